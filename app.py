@@ -1,0 +1,23 @@
+"""nnviz: the router and the frame every page shares. Run with ``streamlit run app.py``."""
+
+import os
+
+# Quiet TensorFlow's start-up chatter before anything imports it.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import streamlit as st
+
+from nnviz.ui.frame import sidebar
+from nnviz.ui.state import init_state
+
+st.set_page_config(page_title="nnviz — see a neural network learn", page_icon="🧠", layout="wide")
+init_state()
+page = st.navigation([
+    st.Page("pages/home.py", title="Start", icon="🏠", default=True),
+    st.Page("pages/data.py", title="1 · Data", icon="📊"),
+    st.Page("pages/build.py", title="2 · Build", icon="🧱"),
+    st.Page("pages/train.py", title="3 · Train", icon="🏋️"),
+    st.Page("pages/inspect.py", title="4 · Inspect", icon="🔬"),
+])
+sidebar()
+page.run()

@@ -1,0 +1,71 @@
+"""ModelSpec -> compiled ``keras.Sequential``.
+
+Each layer, optimizer and metric is described once here as ``(class name, keyword arguments)``;
+:func:`build_model` instantiates those descriptions and :mod:`nnviz.codegen` prints the very same
+ones as Python, so the exported code always builds the model the app trains.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from nnviz.spec import LayerSpec, ModelSpec, metric_name
+
+if TYPE_CHECKING:
+    import keras
+
+Call = tuple[str, dict]
+
+
+def layer_call(layer: LayerSpec) -> Call:
+    """The ``keras.layers`` class and keyword arguments for one layer."""
+    if layer.kind == "Dense":
+        return "Dense", {"units": layer.units, "activation": layer.activation}
+    if layer.kind == "Activation":
+        return "Activation", {"activation": layer.activation}
+    if layer.kind == "Dropout":
+        return "Dropout", {"rate": layer.rate}
+    if layer.kind == "Rescaling":
+        return "Rescaling", {"scale": layer.scale, "offset": layer.offset}
+    if layer.kind == "Flatten":
+        return "Flatten", {}
+    raise ValueError(f"Layer kind {layer.kind!r} cannot be built; use Dense, Activation, Dropout, Flatten or Rescaling.")
+
+
+def optimizer_call(spec: ModelSpec) -> Call:
+    """The ``keras.optimizers`` class and its learning rate."""
+    name = {"adam": "Adam", "sgd": "SGD", "rmsprop": "RMSprop"}[spec.optimizer]
+    return name, {"learning_rate": spec.learning_rate}
+
+
+def metric_call(spec: ModelSpec) -> Call:
+    """The metric reported beside the loss, always named ``accuracy`` or ``mae`` in the history."""
+    if metric_name(spec.loss) == "mae":
+        return "MeanAbsoluteError", {"name": "mae"}
+    if spec.loss == "sparse_categorical_crossentropy":
+        return "SparseCategoricalAccuracy", {"name": "accuracy"}
+    # Hinge scores are in [-1, 1]: the class boundary is 0, not 0.5.
+    threshold = 0.0 if spec.loss == "hinge" else 0.5
+    return "BinaryAccuracy", {"name": "accuracy", "threshold": threshold}
+
+
+def build_model(spec: ModelSpec, *, seed: int = 0) -> keras.Sequential:
+    """Build and compile the network described by ``spec``, with weights initialised from ``seed``.
+
+    The spec should have passed :func:`nnviz.spec.check_spec`; this function does not re-check it.
+    """
+    import keras  # lazily: the TensorFlow import costs seconds
+
+    keras.utils.set_random_seed(seed)
+    layers = [_instantiate(keras.layers, *layer_call(layer)) for layer in spec.layers]
+    model = keras.Sequential([keras.Input(shape=spec.input_shape), *layers])
+    model.compile(
+        optimizer=_instantiate(keras.optimizers, *optimizer_call(spec)),
+        loss=spec.loss,
+        metrics=[_instantiate(keras.metrics, *metric_call(spec))],
+    )
+    return model
+
+
+def _instantiate(module, name: str, kwargs: dict):
+    return getattr(module, name)(**kwargs)

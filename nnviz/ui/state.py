@@ -1,0 +1,95 @@
+"""Session-state schema: every key the pages share, with its default, in one place.
+
+Values that must survive a page change live under the plain keys below. Widgets use their own
+keys (prefixed ``w.``), because Streamlit forgets a widget's state when a page without that widget
+runs; :func:`nnviz.ui.widgets.bound` copies each widget's value back into the plain keys.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field, replace
+
+import streamlit as st
+
+from nnviz.datasets import Dataset
+from nnviz.spec import LayerSpec, ModelSpec, starter_spec
+
+DATASET = "dataset"
+SEED = "seed"
+MOONS_SAMPLES = "moons_samples"
+MOONS_NOISE = "moons_noise"
+EPOCHS = "epochs"
+BATCH_SIZE = "batch_size"
+VALIDATION_SPLIT = "validation_split"
+WORKSPACES = "workspaces"
+
+DEFAULTS = {
+    DATASET: "moons",
+    SEED: 0,
+    MOONS_SAMPLES: 300,
+    MOONS_NOISE: 0.15,
+    EPOCHS: 50,
+    BATCH_SIZE: 16,
+    VALIDATION_SPLIT: 0.2,
+}
+
+_row_ids = itertools.count(1)
+
+
+@dataclass
+class LayerRow:
+    """One editable layer: a stable ``id`` (widget keys survive moves) and its current spec."""
+
+    layer: LayerSpec
+    id: int = field(default_factory=lambda: next(_row_ids))
+
+
+@dataclass
+class Workspace:
+    """One user's work on one dataset: the architecture being edited, the model and its history.
+
+    Kept per dataset so that switching datasets and back loses nothing.
+    """
+
+    rows: list[LayerRow]
+    loss: str
+    optimizer: str
+    learning_rate: float
+    model: object | None = None
+    model_spec: ModelSpec | None = None
+    history: list[dict[str, float]] = field(default_factory=list)
+    training: bool = False  # True while a run is in progress; still True on the rerun that interrupted it
+
+    @classmethod
+    def starter(cls, dataset: Dataset) -> Workspace:
+        spec = starter_spec(dataset.input_shape, dataset.target)
+        return cls([LayerRow(layer) for layer in spec.layers], spec.loss, spec.optimizer, spec.learning_rate)
+
+    def spec(self, dataset: Dataset) -> ModelSpec:
+        """The architecture as edited, for this dataset's input shape."""
+        return ModelSpec(
+            dataset.input_shape, tuple(row.layer for row in self.rows),
+            self.loss, self.optimizer, self.learning_rate,
+        )
+
+    def set_layer(self, position: int, **changes) -> None:
+        self.rows[position].layer = replace(self.rows[position].layer, **changes)
+
+    def forget_model(self) -> None:
+        self.model, self.model_spec, self.history = None, None, []
+
+
+def init_state() -> None:
+    """Fill in every missing key with its default; safe to call on every run of every page."""
+    for key, value in DEFAULTS.items():
+        st.session_state.setdefault(key, value)
+    st.session_state.setdefault(WORKSPACES, {})
+
+
+def workspace(dataset: Dataset) -> Workspace:
+    """This session's workspace for ``dataset``, created with the starter network on first use."""
+    spaces = st.session_state[WORKSPACES]
+    if dataset.key not in spaces:
+        spaces[dataset.key] = Workspace.starter(dataset)
+    return spaces[dataset.key]

@@ -1,0 +1,145 @@
+"""Widgets shared by the pages: persistent inputs, the layer editor and compile settings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import streamlit as st
+
+from nnviz.datasets import Dataset
+from nnviz.spec import ACTIVATIONS, LAYER_KINDS, LOSS_LABELS, OPTIMIZERS, LayerSpec, suggested_head
+from nnviz.ui.state import LayerRow, Workspace
+
+LEARNING_RATES = (0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
+
+
+def bound(widget: Callable, label: str, *, key: str, value, **kwargs):
+    """Render ``widget`` showing ``value`` and return what the user set.
+
+    The widget's own state is seeded from ``value`` whenever Streamlit has forgotten it (after a
+    visit to another page), so the caller's copy of the value stays the one source of truth.
+    """
+    widget_key = f"w.{key}"
+    if widget_key not in st.session_state:
+        st.session_state[widget_key] = value
+    return widget(label, key=widget_key, **kwargs)
+
+
+def forget_widgets(prefix: str) -> None:
+    """Drop widget states under ``prefix`` so they are seeded again from the values they show.
+
+    Call it (from a callback) after changing such a value in code.
+    """
+    for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(f"w.{prefix}")]:
+        del st.session_state[key]
+
+
+def layer_editor(ws: Workspace, dataset: Dataset) -> None:
+    """Edit the layers of ``ws`` in place: change each one, move it, remove it, or add one."""
+    st.caption(f"Input: one sample of shape {dataset.input_shape} (from the dataset).")
+    last = len(ws.rows) - 1
+    for position, row in enumerate(ws.rows):
+        with st.container(border=True):
+            _layer_row(ws, dataset, position, row, is_output=position == last)
+    if not ws.rows:
+        st.warning("No layers yet: add one below, or load the starter network.")
+    add_col, button_col, starter_col = st.columns([2, 1.3, 1.7], vertical_alignment="bottom")
+    add_col.selectbox("New layer type", LAYER_KINDS, key=f"w.{dataset.key}.new_kind")
+    button_col.button(
+        "➕ Add layer", key=f"{dataset.key}.add", on_click=_add_layer, args=(ws, dataset.key),
+        help="Inserted above the output layer; move it with ↑ ↓.", width="stretch",
+    )
+    starter_col.button(
+        "↺ Load the starter network", key=f"{dataset.key}.starter", on_click=_load_starter,
+        args=(ws, dataset), width="stretch",
+    )
+
+
+def _layer_row(ws: Workspace, dataset: Dataset, position: int, row: LayerRow, *, is_output: bool) -> None:
+    prefix = f"{dataset.key}.{row.id}"
+    layer = row.layer
+    number, kind_col, first_col, second_col, up, down, remove = st.columns(
+        [0.9, 2, 2, 2, 0.5, 0.5, 0.5], vertical_alignment="bottom"
+    )
+    number.markdown(f"**{position + 1}**" + ("  \noutput" if is_output else ""))
+    kind = bound(kind_col.selectbox, "Layer type", key=f"{prefix}.kind", value=layer.kind, options=LAYER_KINDS)
+    changes: dict[str, object] = {"kind": kind}
+    if kind == "Dense":
+        changes["units"] = bound(first_col.number_input, "Units", key=f"{prefix}.units", value=layer.units,
+                                 min_value=1, max_value=100_000, step=1)
+    if kind in ("Dense", "Activation"):
+        changes["activation"] = bound(second_col.selectbox, "Activation", key=f"{prefix}.activation",
+                                      value=layer.activation, options=ACTIVATIONS)
+    if kind == "Dropout":
+        changes["rate"] = bound(first_col.number_input, "Rate (fraction dropped)", key=f"{prefix}.rate",
+                                value=layer.rate, min_value=0.0, max_value=0.95, step=0.05)
+    if kind == "Rescaling":
+        changes["scale"] = bound(first_col.number_input, "Scale", key=f"{prefix}.scale", value=layer.scale,
+                                 format="%.6f", step=0.001)
+        changes["offset"] = bound(second_col.number_input, "Offset", key=f"{prefix}.offset",
+                                  value=layer.offset, step=0.1)
+    ws.set_layer(position, **changes)
+    up.button("↑", key=f"{prefix}.up", on_click=_move, args=(ws, position, -1), disabled=position == 0,
+              help="Move up")
+    down.button("↓", key=f"{prefix}.down", on_click=_move, args=(ws, position, 1), disabled=is_output,
+                help="Move down")
+    remove.button("✕", key=f"{prefix}.remove", on_click=_remove, args=(ws, position), help="Remove this layer")
+
+
+def _move(ws: Workspace, position: int, delta: int) -> None:
+    other = position + delta
+    ws.rows[position], ws.rows[other] = ws.rows[other], ws.rows[position]
+
+
+def _remove(ws: Workspace, position: int) -> None:
+    del ws.rows[position]
+
+
+def _add_layer(ws: Workspace, dataset_key: str) -> None:
+    kind = st.session_state[f"w.{dataset_key}.new_kind"]
+    ws.rows.insert(max(len(ws.rows) - 1, 0), LayerRow(LayerSpec(kind)))
+
+
+def _load_starter(ws: Workspace, dataset: Dataset) -> None:
+    starter = Workspace.starter(dataset)
+    ws.rows, ws.loss, ws.optimizer, ws.learning_rate = (
+        starter.rows, starter.loss, starter.optimizer, starter.learning_rate
+    )
+    forget_widgets(dataset.key)
+
+
+def compile_settings(ws: Workspace, dataset: Dataset) -> None:
+    """Loss, optimizer and learning rate of ``ws``, plus a button for the task's suggested output."""
+    head, loss = suggested_head(dataset.target)
+    loss_col, optimizer_col, rate_col = st.columns(3)
+    ws.loss = bound(loss_col.selectbox, "Loss", key=f"{dataset.key}.loss", value=ws.loss,
+                    options=list(LOSS_LABELS), format_func=LOSS_LABELS.get,
+                    help="Hinge treats the two classes as labels −1 and +1 (Keras converts 0/1 itself).")
+    ws.optimizer = bound(optimizer_col.selectbox, "Optimizer", key=f"{dataset.key}.optimizer",
+                         value=ws.optimizer, options=OPTIMIZERS)
+    rates = sorted({*LEARNING_RATES, ws.learning_rate})
+    ws.learning_rate = bound(rate_col.select_slider, "Learning rate", key=f"{dataset.key}.learning_rate",
+                             value=ws.learning_rate, options=rates)
+    st.button(
+        f"Use the suggested output for this task: {head.label()} with {LOSS_LABELS[loss].lower()}",
+        key=f"{dataset.key}.suggest", on_click=_use_suggested_head, args=(ws, dataset),
+    )
+
+
+def _use_suggested_head(ws: Workspace, dataset: Dataset) -> None:
+    head, loss = suggested_head(dataset.target)
+    if ws.rows and ws.rows[-1].layer.kind == "Dense":
+        ws.rows[-1].layer = head
+        forget_widgets(f"{dataset.key}.{ws.rows[-1].id}.")
+    else:
+        ws.rows.append(LayerRow(head))
+    ws.loss = loss
+    forget_widgets(f"{dataset.key}.loss")
+
+
+def show_problems(problems: Sequence[str], *, fix_page: str | None = None) -> None:
+    """Each problem as an error box, with a link to the page where it can be fixed."""
+    for problem in problems:
+        st.error(problem, icon="✋")
+    if fix_page:
+        st.page_link(fix_page, label="Fix it on the Build page", icon="🧱")

@@ -1,0 +1,49 @@
+"""Step 2: stack layers, see every parameter counted, and the Keras code that builds the model."""
+
+import pandas as pd
+import streamlit as st
+
+from nnviz.codegen import keras_code
+from nnviz.spec import check_spec, layer_summary
+from nnviz.ui import state
+from nnviz.ui.data import current_dataset
+from nnviz.ui.widgets import compile_settings, layer_editor, show_problems
+
+state.init_state()
+dataset = current_dataset()
+ws = state.workspace(dataset)
+st.title("🧱 Build")
+st.caption(f"A network for **{dataset.title}**: it predicts {dataset.target_name} from "
+           f"inputs of shape {dataset.input_shape}.")
+
+editor_col, summary_col = st.columns([3, 2], gap="large")
+with editor_col:
+    st.subheader("Layers")
+    layer_editor(ws, dataset)
+    st.subheader("Compile")
+    compile_settings(ws, dataset)
+
+spec = ws.spec(dataset)
+with summary_col:
+    problems = check_spec(spec, dataset.target)
+    if problems:
+        show_problems(problems)
+    else:
+        st.success("Ready to train.", icon="✅")
+        st.page_link("pages/train.py", label="Next: train it", icon="🏋️")
+    st.subheader("Summary")
+    rows = layer_summary(spec)
+    st.dataframe(
+        pd.DataFrame({
+            "#": [row.position for row in rows],
+            "Layer": [row.label for row in rows],
+            "Output shape": [str((None, *row.output_shape)) for row in rows],
+            "Parameters": [row.params for row in rows],
+            "How they are counted": [row.explanation for row in rows],
+        }),
+        hide_index=True, key="summary",
+    )
+    st.markdown(f"**Total: {sum(row.params for row in rows):,} parameters**, all trainable.")
+    st.subheader("Keras code")
+    st.caption("Builds and compiles exactly this model (copy it with the button in the corner).")
+    st.code(keras_code(spec, seed=st.session_state[state.SEED]), language="python")

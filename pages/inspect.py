@@ -1,0 +1,68 @@
+"""Step 4: follow one input through the network, numpy beside Keras at every layer."""
+
+import numpy as np
+import streamlit as st
+
+from nnviz.spec import check_spec
+from nnviz.ui import state
+from nnviz.ui.data import current_dataset
+from nnviz.ui.widgets import show_problems
+
+state.init_state()
+session = st.session_state
+dataset = current_dataset()
+ws = state.workspace(dataset)
+st.title("🔬 Inspect one input")
+
+spec = ws.spec(dataset)
+problems = check_spec(spec, dataset.target)
+if problems:
+    show_problems(problems, fix_page="pages/build.py")
+    st.stop()
+
+with st.spinner("Starting Keras…"):
+    from nnviz.predict import class_probabilities, misclassified_indices
+    from nnviz.trace import layer_trace
+    from nnviz.ui.inspect_view import show_layer_step, show_values
+    from nnviz.ui.training import ensure_model
+
+ensure_model(ws, spec, seed=session[state.SEED])
+if not ws.history:
+    st.warning("This model has not been trained yet, so its weights are random. Train it first to follow "
+               "a network that has learnt something.", icon="🎲")
+    st.page_link("pages/train.py", label="Go to Train", icon="🏋️")
+
+X, y = dataset.X_test, dataset.y_test
+choices = ["By index"] + (["A misclassified one"] if dataset.class_names else [])
+how = st.radio("Which test sample?", choices, horizontal=True, key="inspect.how")
+if how == "By index":
+    index = st.number_input(f"Test row (0 to {len(X) - 1})", min_value=0, max_value=len(X) - 1, step=1,
+                            key=f"inspect.{dataset.key}.index")
+else:
+    wrong = misclassified_indices(ws.model, X, y, spec.loss)
+    if len(wrong) == 0:
+        st.success("The model classifies every test row correctly: pick one by index instead.", icon="🎉")
+        st.stop()
+    index = st.selectbox(f"{len(wrong)} of {len(X)} test rows are misclassified", wrong,
+                         key=f"inspect.{dataset.key}.wrong")
+
+x = X[index]
+truth = dataset.class_names[y[index]] if dataset.class_names else f"{y[index]:.3f}"
+st.markdown(f"#### Test row {index} · true {dataset.target_name}: **{truth}**")
+show_values(x, title="The input", names=None if dataset.is_image else dataset.feature_names)
+
+trace = layer_trace(ws.model, x)
+for position, step in enumerate(trace):
+    names = dataset.feature_names if position == 0 and not dataset.is_image else None
+    show_layer_step(step, spec.layers[position].label(), input_names=names)
+
+output = trace[-1].keras_output
+if dataset.class_names:
+    probabilities = class_probabilities(np.asarray(output, dtype=np.float64)[None, :], spec.loss)[0]
+    predicted = int(probabilities.argmax())
+    verdict = "✅ correct" if predicted == y[index] else f"❌ wrong: the true {dataset.target_name} is {truth}"
+    st.subheader(f"Prediction: {dataset.class_names[predicted]} with probability {probabilities[predicted]:.3f} "
+                 f"({verdict})")
+else:
+    st.subheader(f"Prediction: {float(output[0]):.3f} {dataset.target_name} (true: {truth}, "
+                 f"error {float(output[0]) - float(y[index]):+.3f})")

@@ -1,0 +1,321 @@
+"""Tests for nnviz.trace: the numpy recomputation must match Keras layer by layer.
+
+Expectations are always derived independently (Keras's own forward pass, or
+numpy formulas written here from ``layer.get_weights()``), never hard-coded
+from what the code under test produced.
+"""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+
+import keras
+import numpy as np
+import pytest
+
+from nnviz.trace import ComputationStep, LayerStep, layer_trace
+
+ACTIVATIONS = ["linear", "relu", "sigmoid", "tanh", "softmax"]
+TOL = 1e-5
+
+
+def _sample(shape: tuple[int, ...], seed: int = 0, scale: float = 2.0) -> np.ndarray:
+    """Deterministic float32 sample with positive and negative values."""
+    return (np.random.default_rng(seed).standard_normal(shape) * scale).astype(np.float32)
+
+
+def _model(input_shape: tuple[int, ...], *layers: keras.layers.Layer) -> keras.Sequential:
+    """Seeded Sequential model; Dense biases are made non-zero.
+
+    Keras initialises biases to zero, which would let a formula that forgets
+    ``+ b`` pass unnoticed.
+    """
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input(shape=input_shape), *layers])
+    rng = np.random.default_rng(42)
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Dense) and layer.use_bias:
+            kernel, bias = layer.get_weights()
+            layer.set_weights([kernel, rng.uniform(-1, 1, bias.shape).astype(np.float32)])
+    return model
+
+
+def _model_output(model: keras.Sequential, x: np.ndarray) -> np.ndarray:
+    """Whole-model forward pass for one sample, batch axis removed."""
+    out = model(np.asarray(x, dtype=np.float32)[None], training=False)
+    return keras.ops.convert_to_numpy(out)[0]
+
+
+def _assert_all_agree(model: keras.Sequential, x: np.ndarray) -> list[LayerStep]:
+    """Every layer agrees with Keras and the trace ends at the model's output."""
+    trace = layer_trace(model, x)
+    assert len(trace) == len(model.layers)
+    for i, (step, layer) in enumerate(zip(trace, model.layers, strict=True)):
+        assert step.index == i
+        assert step.name == layer.name
+        assert step.agrees, f"{step.kind} {step.name}: diff {step.max_abs_diff}"
+        assert step.max_abs_diff < TOL
+        np.testing.assert_array_equal(step.numpy_output, step.steps[-1].value)
+        # keras_output must come from the Keras layer itself, on this layer's inputs.
+        direct = layer(np.asarray(step.inputs, dtype=np.float32)[None], training=False)
+        np.testing.assert_allclose(step.keras_output, keras.ops.convert_to_numpy(direct)[0], rtol=0, atol=0)
+    # Chaining: layer k+1 is fed Keras's output of layer k.
+    for prev, nxt in itertools.pairwise(trace):
+        np.testing.assert_array_equal(nxt.inputs, prev.keras_output)
+    np.testing.assert_allclose(trace[-1].numpy_output, _model_output(model, x), rtol=TOL, atol=TOL)
+    return trace
+
+
+# --------------------------------------------------------------------------- #
+# Every layer type and activation agrees with Keras
+# --------------------------------------------------------------------------- #
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_dense_activation_agrees(activation: str) -> None:
+    model = _model((4,), keras.layers.Dense(5, activation=activation))
+    x = _sample((4,))
+    (step,) = _assert_all_agree(model, x)
+    assert step.kind == "Dense"
+    assert step.activation == activation
+    # Linear Dense is one matmul step; any other activation adds a second step.
+    assert len(step.steps) == (1 if activation == "linear" else 2)
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_activation_layer_agrees(activation: str) -> None:
+    model = _model((6,), keras.layers.Activation(activation))
+    x = _sample((6,), seed=1)
+    (step,) = _assert_all_agree(model, x)
+    assert step.kind == "Activation"
+    assert step.activation == activation
+    assert len(step.steps) == 1
+    assert step.weights is None and step.bias is None
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_activation_layer_on_matrix_input(activation: str) -> None:
+    """Softmax on a 2-D sample must normalise each row, like Keras (axis=-1)."""
+    model = _model((3, 4), keras.layers.Activation(activation))
+    x = _sample((3, 4), seed=2)
+    (step,) = _assert_all_agree(model, x)
+    if activation == "softmax":
+        np.testing.assert_allclose(step.numpy_output.sum(axis=-1), np.ones(3), atol=TOL)
+
+
+def test_activation_extreme_values_do_not_warn() -> None:
+    """Large |z| must not overflow: softmax subtracts the max, sigmoid saturates."""
+    x = np.array([-1000.0, -50.0, 0.0, 50.0, 1000.0], dtype=np.float32)
+    for activation in ("sigmoid", "softmax", "tanh"):
+        model = _model((5,), keras.layers.Activation(activation))
+        # Escalate numpy's default RuntimeWarnings (overflow, invalid, divide).
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)
+            _assert_all_agree(model, x)
+
+
+def test_dense_with_activation_has_z_step_equal_to_x_w_plus_b() -> None:
+    model = _model((4,), keras.layers.Dense(3, activation="relu"))
+    x = _sample((4,), seed=3)
+    (step,) = layer_trace(model, x)
+    kernel, bias = model.layers[0].get_weights()
+    z = x.astype(np.float64) @ kernel.astype(np.float64) + bias.astype(np.float64)
+
+    assert len(step.steps) == 2
+    assert step.steps[0].label == "z = x @ W + b"
+    np.testing.assert_allclose(step.steps[0].value, z, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(step.steps[1].value, np.maximum(z, 0), rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(step.weights, kernel)
+    np.testing.assert_array_equal(step.bias, bias)
+    assert step.weights.shape == (4, 3) and step.bias.shape == (3,)
+
+
+def test_dense_without_bias() -> None:
+    model = _model((4,), keras.layers.Dense(3, use_bias=False, activation="tanh"))
+    x = _sample((4,), seed=4)
+    (step,) = _assert_all_agree(model, x)
+    (kernel,) = model.layers[0].get_weights()
+    assert step.bias is None
+    assert step.steps[0].label == "z = x @ W"
+    np.testing.assert_allclose(step.steps[0].value, x.astype(np.float64) @ kernel, atol=1e-6)
+
+
+def test_flatten() -> None:
+    model = _model((3, 4), keras.layers.Flatten())
+    x = _sample((3, 4), seed=5)
+    (step,) = _assert_all_agree(model, x)
+    assert step.kind == "Flatten" and step.activation is None
+    assert step.numpy_output.shape == (12,)
+    np.testing.assert_array_equal(step.numpy_output, x.reshape(-1))
+
+
+def test_rescaling_with_offset() -> None:
+    model = _model((5,), keras.layers.Rescaling(scale=0.5, offset=-1.0))
+    x = _sample((5,), seed=6)
+    (step,) = _assert_all_agree(model, x)
+    assert step.kind == "Rescaling"
+    np.testing.assert_allclose(step.numpy_output, x.astype(np.float64) * 0.5 - 1.0)
+
+
+def test_dropout_is_identity_and_mentions_rate() -> None:
+    model = _model((6,), keras.layers.Dropout(0.3))
+    x = _sample((6,), seed=7)
+    (step,) = _assert_all_agree(model, x)
+    assert step.kind == "Dropout"
+    np.testing.assert_array_equal(step.numpy_output, x)
+    assert "30%" in step.explanation
+
+
+def test_every_step_has_a_label_and_explanation() -> None:
+    model = _model(
+        (2, 3),
+        keras.layers.Rescaling(0.1),
+        keras.layers.Flatten(),
+        keras.layers.Dense(4, activation="sigmoid"),
+        keras.layers.Dropout(0.5),
+        keras.layers.Dense(3),
+        keras.layers.Activation("softmax"),
+    )
+    trace = _assert_all_agree(model, _sample((2, 3), seed=8))
+    assert [s.kind for s in trace] == [
+        "Rescaling", "Flatten", "Dense", "Dropout", "Dense", "Activation",
+    ]  # fmt: skip
+    for step in trace:
+        assert step.explanation.strip()
+        assert all(isinstance(c, ComputationStep) and c.label.strip() for c in step.steps)
+
+
+# --------------------------------------------------------------------------- #
+# MNIST-like model on a uint8 image
+# --------------------------------------------------------------------------- #
+
+
+def test_mnist_like_model_on_uint8_image() -> None:
+    model = _model(
+        (28, 28),
+        keras.layers.Rescaling(1 / 255),
+        keras.layers.Flatten(),
+        keras.layers.Dense(16, activation="relu"),
+        keras.layers.Dropout(0.2),
+        keras.layers.Dense(10, activation="softmax"),
+    )
+    x = np.random.default_rng(0).integers(0, 256, size=(28, 28), dtype=np.uint8)
+    trace = _assert_all_agree(model, x)
+
+    assert [s.kind for s in trace] == [
+        "Rescaling",
+        "Flatten",
+        "Dense",
+        "Dropout",
+        "Dense",
+    ]
+    np.testing.assert_array_equal(trace[0].inputs, x)  # the raw pixels are shown
+    np.testing.assert_allclose(trace[0].numpy_output, x / 255.0, atol=1e-12)
+    dropout = trace[3]
+    np.testing.assert_array_equal(dropout.numpy_output, dropout.inputs)
+    np.testing.assert_array_equal(dropout.keras_output, dropout.inputs)
+    probs = trace[-1].numpy_output
+    assert probs.shape == (10,)
+    assert np.all(probs > 0)
+    assert probs.sum() == pytest.approx(1.0, abs=1e-9)
+
+
+def test_input_is_not_mutated_and_is_copied() -> None:
+    model = _model((4,), keras.layers.Dense(2))
+    x = _sample((4,), seed=9)
+    original = x.copy()
+    trace = layer_trace(model, x)
+    np.testing.assert_array_equal(x, original)
+    x[:] = 0  # later edits by the caller must not change the stored trace
+    np.testing.assert_array_equal(trace[0].inputs, original)
+
+
+# --------------------------------------------------------------------------- #
+# Errors
+# --------------------------------------------------------------------------- #
+
+
+@pytest.mark.parametrize(
+    ("layer", "class_name"),
+    [
+        (keras.layers.BatchNormalization, "BatchNormalization"),
+        (lambda: keras.layers.Conv2D(2, 3), "Conv2D"),
+    ],
+)
+def test_unsupported_layer_raises(layer, class_name: str) -> None:
+    shape = (5, 5, 1) if class_name == "Conv2D" else (4,)
+    model = _model(shape, layer())
+    with pytest.raises(ValueError, match=class_name) as info:
+        layer_trace(model, _sample(shape))
+    assert "Dense" in str(info.value)  # tells the user what is supported
+
+
+def test_unsupported_layer_is_reported_before_any_work() -> None:
+    model = _model((4,), keras.layers.Dense(3), keras.layers.LayerNormalization())
+    with pytest.raises(ValueError, match="LayerNormalization"):
+        layer_trace(model, _sample((4,)))
+
+
+def test_unsupported_activation_raises() -> None:
+    model = _model((4,), keras.layers.Dense(3, activation="elu"))
+    with pytest.raises(ValueError, match="elu"):
+        layer_trace(model, _sample((4,)))
+
+
+def test_wrong_input_shape_raises() -> None:
+    model = _model((4,), keras.layers.Dense(3))
+    with pytest.raises(ValueError, match="batch axis"):
+        layer_trace(model, _sample((1, 4)))
+
+
+# --------------------------------------------------------------------------- #
+# LayerStep comparison properties catch a wrong formula
+# --------------------------------------------------------------------------- #
+
+
+def _hand_step(numpy_output: np.ndarray, keras_output: np.ndarray) -> LayerStep:
+    return LayerStep(
+        index=0,
+        name="hand",
+        kind="Activation",
+        activation="relu",
+        inputs=numpy_output,
+        weights=None,
+        bias=None,
+        steps=(ComputationStep("a = np.maximum(x, 0)", numpy_output),),
+        numpy_output=numpy_output,
+        keras_output=keras_output,
+        explanation="Built by hand.",
+    )
+
+
+def test_agrees_false_when_outputs_differ() -> None:
+    step = _hand_step(np.array([0.0, 1.0, 2.0]), np.array([0.0, 1.0, 2.5], dtype=np.float32))
+    assert not step.agrees
+    assert step.max_abs_diff == pytest.approx(0.5)
+
+
+def test_agrees_true_within_tolerance() -> None:
+    a = np.array([0.0, 1.0, 2.0])
+    step = _hand_step(a, (a + 1e-7).astype(np.float32))
+    assert step.agrees
+    assert step.max_abs_diff < TOL
+
+
+def test_agrees_false_on_shape_mismatch_and_empty_is_zero() -> None:
+    mismatch = _hand_step(np.zeros(3), np.zeros((1, 3)))
+    assert not mismatch.agrees
+    assert mismatch.max_abs_diff == float("inf")
+    empty = _hand_step(np.zeros(0), np.zeros(0, dtype=np.float32))
+    assert empty.agrees
+    assert empty.max_abs_diff == 0.0
+
+
+def test_wrong_formula_would_be_caught() -> None:
+    """Replacing the numpy result by a plausible wrong formula (x @ W, no bias)."""
+    model = _model((4,), keras.layers.Dense(3))  # _model gives it a non-zero bias
+    (step,) = layer_trace(model, _sample((4,), seed=10))
+    wrong = step.inputs.astype(np.float64) @ step.weights
+    assert step.agrees
+    assert not _hand_step(wrong, step.keras_output).agrees
