@@ -48,7 +48,7 @@ def feature_plane(
     axes = []
     for column in (X[:, i], X[:, j]):
         low, high = float(column.min()), float(column.max())
-        pad = (high - low) * margin or 1.0
+        pad = (high - low) * margin if high > low else 1.0  # a constant feature still gets a range
         axes.append(np.linspace(low - pad, high + pad, resolution, dtype=np.float32))
     xs, ys = axes
     points = np.tile(X.mean(axis=0).astype(np.float32), (resolution * resolution, 1))

@@ -63,7 +63,7 @@ train_col, stop_col, reset_col, status_col = st.columns([1, 1, 1, 3], vertical_a
 start = train_col.button("▶ Train", type="primary", key="train.start", width="stretch")
 stop = stop_col.button("■ Stop", key="train.stop", width="stretch")
 reset = reset_col.button("↺ Reset weights", key="train.reset", width="stretch")
-status_col.markdown(f"**{len(ws.history)} epochs trained so far.**" if ws.history else "Not trained yet.")
+status = status_col.empty()
 
 # A click on any widget during training reruns this script, which interrupts the running fit.
 if ws.training:
@@ -74,8 +74,15 @@ elif stop:
     st.info("Nothing is training right now.")
 if reset:
     reset_model(ws, spec, seed=session[state.SEED])
-    st.toast("Weights re-initialised from the seed; history cleared.", icon="↺")
+    st.toast("Weights re-initialised from the seed; history cleared.", icon="🔄")
 
+
+
+def show_status() -> None:
+    status.markdown(f"**{len(ws.history)} epochs trained so far.**" if ws.history else "Not trained yet.")
+
+
+show_status()
 view = LiveView(ws, dataset, features)
 view.draw()
 if start:
@@ -87,6 +94,7 @@ if start:
     except ValueError as err:
         st.error(str(err))
     ws.training = False
+    show_status()
     st.success(f"Done: {len(ws.history)} epochs trained in total. Press Train to continue, "
                "or step through one input on the Inspect page.", icon="✅")
     st.page_link("pages/inspect.py", label="Inspect the trained network", icon="🔬")

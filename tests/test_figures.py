@@ -1,0 +1,48 @@
+"""Figure builders: the traces a user should see are there, with the data they were given."""
+
+import numpy as np
+
+from nnviz import figures
+from nnviz.boundary import BoundaryGrid
+
+
+def test_history_has_validation_lines_only_when_there_is_validation():
+    with_val = figures.history_figure([{"loss": 1.0, "accuracy": 0.5, "val_loss": 1.1, "val_accuracy": 0.4}] * 3,
+                                      "accuracy")
+    without = figures.history_figure([{"loss": 1.0, "mae": 0.5}] * 3, "mae")
+    assert sorted(t.name for t in with_val.data) == ["training", "training", "validation", "validation"]
+    assert [t.name for t in without.data] == ["training", "training"]
+    assert list(with_val.data[0].x) == [1, 2, 3]
+
+
+def test_boundary_image_blends_class_colours_and_plots_every_point():
+    xs, ys = np.linspace(0, 1, 4), np.linspace(0, 2, 5)
+    probabilities = np.zeros((5, 4, 2))
+    probabilities[..., 0] = 1.0
+    probabilities[-1, :, :] = [0.0, 1.0]  # the top row is certain of class 1
+    grid = BoundaryGrid((0, 1), xs, ys, probabilities, {})
+    X = np.array([[0.1, 0.2], [0.5, 1.5], [0.9, 1.9]])
+    fig = figures.boundary_figure(grid, X, np.array([0, 1, 1]), feature_names=("a", "b"),
+                                  class_names=("zero", "one"))
+    image = np.asarray(fig.data[0].z)
+    assert image.shape == (5, 4, 3)
+    assert not np.array_equal(image[0, 0], image[-1, 0])  # rows follow the probabilities
+    assert sum(len(trace.x) for trace in fig.data[1:]) == 3
+    assert fig.layout.yaxis.range == (0, 2)  # y goes up, as on a plane
+
+
+def test_weights_heatmap_adds_the_bias_as_last_row():
+    fig = figures.weights_figure(np.ones((3, 2)), np.array([5.0, 6.0]), title="W")
+    assert np.asarray(fig.data[0].z).shape == (4, 2) and fig.data[0].y[-1] == "bias"
+
+
+def test_values_figure_draws_images_as_heatmaps_and_vectors_as_bars():
+    assert figures.values_figure(np.zeros((28, 28)), title="").data[0].type == "heatmap"
+    bars = figures.values_figure(np.array([1.0, -2.0]), title="", names=["a", "b"]).data[0]
+    assert bars.type == "bar" and list(bars.x) == ["a", "b"]
+
+
+def test_class_balance_counts_rows_per_class():
+    fig = figures.class_balance_figure(np.array([0, 0, 1]), np.array([1]), class_names=("x", "y"),
+                                       target_name="t")
+    assert [list(t.y) for t in fig.data] == [[2, 1], [0, 1]]

@@ -1,0 +1,182 @@
+"""AppTest for every page, driven through app.py's navigation as a user would move between pages."""
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+TIMEOUT = 120  # the first TensorFlow import alone takes seconds
+
+
+def open_app(page: str | None = None) -> AppTest:
+    at = AppTest.from_file("../app.py", default_timeout=TIMEOUT).run()
+    assert not at.exception
+    if page:
+        at.switch_page(page).run()
+        assert not at.exception, at.exception
+    return at
+
+
+def workspace(at: AppTest, key: str = "moons"):
+    return at.session_state["workspaces"][key]
+
+
+def choose_dataset(at: AppTest, key: str) -> AppTest:
+    at.switch_page("pages/data.py").run()
+    at.selectbox(key="w.dataset").set_value(key).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def texts(elements) -> str:
+    return "\n".join(str(e.value) for e in elements)
+
+
+def test_home_links_to_the_four_steps():
+    at = open_app()
+    assert at.title[0].value == "🧠 nnviz"
+    assert [link.label for link in at.get("page_link")] == ["1 · Data", "2 · Build", "3 · Train", "4 · Inspect"]
+
+
+class TestDataPage:
+    def test_moons_by_default_with_split_sizes_and_charts(self):
+        at = open_app("pages/data.py")
+        assert at.selectbox(key="w.dataset").value == "moons"
+        metrics = {m.label: m.value for m in at.metric}
+        assert metrics["Training rows"] == "240" and metrics["Test rows"] == "60"
+        assert len(at.get("plotly_chart")) == 2 and len(at.dataframe) == 1
+
+    def test_moons_options_change_the_data(self):
+        at = open_app("pages/data.py")
+        at.slider(key="w.moons_samples").set_value(500).run()
+        assert {m.label: m.value for m in at.metric}["Training rows"] == "400"
+
+    def test_iris_offers_a_scatter_of_any_two_features(self):
+        at = choose_dataset(open_app(), "iris")
+        at.selectbox(key="data.iris.y").set_value(3).run()
+        assert not at.exception and len(at.get("plotly_chart")) == 2
+        assert "4 measurements" in texts(at.caption)
+
+    def test_offline_stand_ins_are_announced(self):
+        at = choose_dataset(open_app(), "housing")
+        assert "California housing needs a one-time download" in texts(at.warning)
+        at.selectbox(key="w.dataset").set_value("mnist").run()
+        assert "5,000-image MNIST subset" in texts(at.warning)
+        assert {m.label: m.value for m in at.metric}["Input shape"] == "28 × 28"
+
+
+class TestBuildPage:
+    def test_starter_network_is_ready_with_summary_and_code(self):
+        at = open_app("pages/build.py")
+        assert "Ready to train." in texts(at.success)
+        assert "Total: 105 parameters" in texts(at.markdown)  # 2·8+8 + 8·8+8 + 8·1+1
+        assert "layers.Dense(units=1, activation=\"sigmoid\")" in at.code[0].value
+
+    def test_add_move_and_remove_layers(self):
+        at = open_app("pages/build.py")
+        ws = workspace(at)
+        at.selectbox(key="w.moons.new_kind").set_value("Dropout").run()
+        at.button(key="moons.add").click().run()
+        assert [row.layer.kind for row in ws.rows] == ["Dense", "Dense", "Dropout", "Dense"]
+        at.button(key=f"moons.{ws.rows[2].id}.up").click().run()
+        assert [row.layer.kind for row in ws.rows] == ["Dense", "Dropout", "Dense", "Dense"]
+        at.button(key=f"moons.{ws.rows[1].id}.remove").click().run()
+        assert [row.layer.kind for row in ws.rows] == ["Dense", "Dense", "Dense"]
+        assert not at.exception
+
+    def test_changing_units_updates_the_parameter_explanation(self):
+        at = open_app("pages/build.py")
+        first = workspace(at).rows[0].id
+        at.number_input(key=f"w.moons.{first}.units").set_value(5).run()
+        assert "2 inputs × 5 units + 5 biases = 15" in at.dataframe[0].value.to_string()
+
+    def test_no_layers_is_a_message_not_a_traceback(self):
+        at = open_app("pages/build.py")
+        while workspace(at).rows:
+            at.button(key=f"moons.{workspace(at).rows[0].id}.remove").click().run()
+        assert not at.exception
+        assert "The network has no layers" in texts(at.error)
+
+    def test_too_many_units_names_the_server_limit(self):
+        at = open_app("pages/build.py")
+        first = workspace(at).rows[0].id
+        at.number_input(key=f"w.moons.{first}.units").set_value(50_000).run()
+        assert "50000 units is outside 1–1,024 (this server's limit)" in texts(at.error)
+
+    def test_softmax_on_regression_says_what_to_change_and_the_suggestion_fixes_it(self):
+        at = choose_dataset(open_app(), "housing")
+        at.switch_page("pages/build.py").run()
+        last = workspace(at, "housing").rows[-1].id
+        at.selectbox(key=f"w.housing.{last}.activation").set_value("softmax").run()
+        assert "change the last layer's activation to linear" in texts(at.error)
+        at.button(key="housing.suggest").click().run()
+        assert not at.error and "Ready to train." in texts(at.success)
+
+    def test_layers_survive_a_visit_to_another_page(self):
+        at = open_app("pages/build.py")
+        first = workspace(at).rows[0].id
+        at.number_input(key=f"w.moons.{first}.units").set_value(13).run()
+        at.switch_page("pages/data.py").run()
+        at.switch_page("pages/build.py").run()
+        assert at.number_input(key=f"w.moons.{first}.units").value == 13
+
+
+class TestTrainPage:
+    def test_train_continue_and_reset(self):
+        at = open_app("pages/train.py")
+        at.number_input(key="w.epochs").set_value(3).run()
+        at.button(key="train.start").click().run()
+        assert not at.exception
+        assert "Done: 3 epochs trained in total" in texts(at.success)
+        assert len(workspace(at).history) == 3
+        assert len(at.get("plotly_chart")) == 2  # loss chart and decision boundary
+        at.button(key="train.start").click().run()
+        assert len(workspace(at).history) == 6  # continued, not restarted
+        at.button(key="train.reset").click().run()
+        assert workspace(at).history == [] and "Not trained yet." in texts(at.markdown)
+
+    def test_changed_architecture_rebuilds_the_model_and_says_so(self):
+        at = open_app("pages/train.py")
+        at.number_input(key="w.epochs").set_value(1).run()
+        at.button(key="train.start").click().run()
+        at.switch_page("pages/build.py").run()
+        at.number_input(key=f"w.moons.{workspace(at).rows[0].id}.units").set_value(4).run()
+        at.switch_page("pages/train.py").run()
+        assert "rebuilt with fresh weights" in texts(at.info) and workspace(at).history == []
+
+    def test_invalid_network_is_explained_instead_of_trained(self):
+        at = open_app("pages/build.py")
+        last = workspace(at).rows[-1].id
+        at.selectbox(key=f"w.moons.{last}.activation").set_value("softmax").run()
+        at.switch_page("pages/train.py").run()
+        assert not at.exception and "The network cannot be trained yet:" in texts(at.warning)
+        assert not at.button  # nothing to press until it is fixed
+
+    def test_regression_shows_predicted_against_actual(self):
+        at = choose_dataset(open_app(), "housing")
+        at.switch_page("pages/train.py").run()
+        at.number_input(key="w.epochs").set_value(2).run()
+        at.button(key="train.start").click().run()
+        assert not at.exception and "Predicted vs actual (test rows)" in texts(at.subheader)
+
+
+class TestInspectPage:
+    def test_every_layer_agrees_with_numpy_and_a_prediction_is_given(self):
+        at = open_app("pages/inspect.py")
+        assert "not been trained yet" in texts(at.warning)
+        verdicts = [s.value for s in at.success]
+        assert len(verdicts) == 3 and all("they agree" in v for v in verdicts)
+        assert any(h.value.startswith("Prediction: ") for h in at.subheader)
+
+    def test_a_misclassified_sample_is_offered(self):
+        at = open_app("pages/inspect.py")
+        at.radio(key="inspect.how").set_value("A misclassified one").run()
+        assert not at.exception
+        wrong = at.selectbox(key="inspect.moons.wrong")
+        assert "misclassified" in wrong.label and "❌ wrong" in texts(at.subheader)
+
+    @pytest.mark.parametrize("dataset", ["mnist", "housing"])
+    def test_images_and_regression_step_through(self, dataset):
+        at = choose_dataset(open_app(), dataset)
+        at.switch_page("pages/inspect.py").run()
+        assert not at.exception and not at.error
+        layers = len(workspace(at, dataset).rows)
+        assert sum("they agree" in s.value for s in at.success) == layers
