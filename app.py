@@ -10,14 +10,16 @@ import streamlit as st
 from nnviz.ui.frame import sidebar
 from nnviz.ui.state import init_state
 
-st.set_page_config(page_title="nnviz — see a neural network learn", page_icon="🧠", layout="wide")
+st.set_page_config(page_title="nnviz — see a neural network learn", page_icon=":material/hub:", layout="wide")
 init_state()
-page = st.navigation([
-    st.Page("pages/home.py", title="Start", icon="🏠", default=True),
-    st.Page("pages/data.py", title="1 · Data", icon="📊"),
-    st.Page("pages/build.py", title="2 · Build", icon="🧱"),
-    st.Page("pages/train.py", title="3 · Train", icon="🏋️"),
-    st.Page("pages/inspect.py", title="4 · Inspect", icon="🔬"),
-])
+page = st.navigation(
+    [
+        st.Page("pages/home.py", title="Start", icon=":material/home:", default=True),
+        st.Page("pages/data.py", title="1 · Data", icon=":material/table_chart:"),
+        st.Page("pages/build.py", title="2 · Build", icon=":material/layers:"),
+        st.Page("pages/train.py", title="3 · Train", icon=":material/model_training:"),
+        st.Page("pages/inspect.py", title="4 · Inspect", icon=":material/biotech:"),
+    ]
+)
 sidebar()
 page.run()

@@ -65,6 +65,4 @@ def decision_boundary(
     xs, ys, points = feature_plane(X, features, resolution=resolution)
     probabilities = class_probabilities(network_outputs(model, points), loss)
     held = {k: float(X[:, k].mean()) for k in range(X.shape[1]) if k not in features}
-    return BoundaryGrid(
-        tuple(features), xs, ys, probabilities.reshape(resolution, resolution, -1), held
-    )
+    return BoundaryGrid(tuple(features), xs, ys, probabilities.reshape(resolution, resolution, -1), held)

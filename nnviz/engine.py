@@ -92,8 +92,13 @@ def train(
 
     try:
         model.fit(
-            X, y, epochs=epochs, batch_size=batch_size, validation_split=validation_split,
-            callbacks=[_ReportEachEpoch(epochs, record)], verbose=0,
+            X,
+            y,
+            epochs=epochs,
+            batch_size=batch_size,
+            validation_split=validation_split,
+            callbacks=[_ReportEachEpoch(epochs, record)],
+            verbose=0,
         )
     finally:
         # fit() caches its validation iterator and drops it only when it ends normally; after an

@@ -12,15 +12,26 @@ from nnviz.boundary import BoundaryGrid
 
 # Okabe–Ito colours: distinguishable with the common colour-vision deficiencies.
 CLASS_COLORS = (
-    "#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9",
-    "#D55E00", "#F0E442", "#000000", "#999999", "#882255",
+    "#0072B2",
+    "#E69F00",
+    "#009E73",
+    "#CC79A7",
+    "#56B4E9",
+    "#D55E00",
+    "#F0E442",
+    "#000000",
+    "#999999",
+    "#882255",
 )
 _FONT = {"size": 15}
 
 
 def _style(fig: go.Figure, *, height: int = 420, title: str | None = None) -> go.Figure:
     fig.update_layout(
-        height=height, font=_FONT, title=title, margin={"l": 10, "r": 10, "t": 60 if title else 30, "b": 10},
+        height=height,
+        font=_FONT,
+        title=title,
+        margin={"l": 10, "r": 10, "t": 60 if title else 30, "b": 10},
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
     )
     return fig
@@ -47,16 +58,24 @@ def history_figure(history: Sequence[dict[str, float]], metric: str) -> go.Figur
                 continue
             fig.add_trace(
                 go.Scatter(
-                    x=epochs, y=values, mode="lines", name="validation" if prefix else "training",
-                    line={"dash": dash, "color": color, "width": 3}, showlegend=col == 1,
+                    x=epochs,
+                    y=values,
+                    mode="lines",
+                    name="validation" if prefix else "training",
+                    line={"dash": dash, "color": color, "width": 3},
+                    showlegend=col == 1,
                     legendgroup=prefix or "train",
                 ),
-                row=1, col=col,
+                row=1,
+                col=col,
             )
-    fig.update_xaxes(title_text="epoch", rangemode="tozero")
+    fig.update_xaxes(title_text="epoch", range=[1, max(len(history), 2)])
     if metric == "accuracy":
         fig.update_yaxes(range=[0, 1.02], row=1, col=2)
-    return _style(fig, height=380)
+    fig = _style(fig, height=400)
+    # Below the plots: above them the legend would sit on the subplot titles.
+    fig.update_layout(legend={"y": -0.25, "yanchor": "top"}, margin={"b": 20})
+    return fig
 
 
 def boundary_figure(
@@ -79,15 +98,22 @@ def boundary_figure(
     image = np.einsum("hwk,kc->hwc", grid.probabilities, pale).clip(0, 255).astype(np.uint8)
     fig = go.Figure(
         go.Image(
-            z=image, x0=float(grid.xs[0]), dx=float(grid.xs[1] - grid.xs[0]),
-            y0=float(grid.ys[0]), dy=float(grid.ys[1] - grid.ys[0]), hoverinfo="skip",
+            z=image,
+            x0=float(grid.xs[0]),
+            dx=float(grid.xs[1] - grid.xs[0]),
+            y0=float(grid.ys[0]),
+            dy=float(grid.ys[1] - grid.ys[0]),
+            hoverinfo="skip",
         )
     )
     for k, name in enumerate(class_names):
         rows = y == k
         fig.add_trace(
             go.Scatter(
-                x=X[rows, i], y=X[rows, j], mode="markers", name=str(name),
+                x=X[rows, i],
+                y=X[rows, j],
+                mode="markers",
+                name=str(name),
                 marker={"color": _class_color(k), "size": 8, "line": {"color": "white", "width": 1}},
             )
         )
@@ -95,51 +121,96 @@ def boundary_figure(
     # go.Image reverses the y axis by default; a plane has y going up.
     fig.update_yaxes(title_text=feature_names[j], autorange=None, range=[grid.ys[0], grid.ys[-1]])
     if note:
-        fig.add_annotation(text=note, xref="paper", yref="paper", x=0, y=-0.18, showarrow=False,
-                           xanchor="left", font={"size": 13})
+        fig.add_annotation(
+            text=note,
+            xref="paper",
+            yref="paper",
+            x=0,
+            y=-0.18,
+            showarrow=False,
+            xanchor="left",
+            font={"size": 13},
+        )
     return _style(fig, height=480)
 
 
 def _hex_to_rgb(color: str) -> tuple[int, int, int]:
-    return tuple(int(color[k:k + 2], 16) for k in (1, 3, 5))
+    return tuple(int(color[k : k + 2], 16) for k in (1, 3, 5))
 
 
 def predicted_vs_actual_figure(actual: np.ndarray, predicted: np.ndarray, *, target_name: str) -> go.Figure:
     """Regression: each test row as a point; on the dashed diagonal a prediction is exact."""
     low = float(min(actual.min(), predicted.min()))
     high = float(max(actual.max(), predicted.max()))
-    fig = go.Figure([
-        go.Scatter(x=actual, y=predicted, mode="markers", name="test rows",
-                   marker={"color": "#0072B2", "size": 6, "opacity": 0.6}),
-        go.Scatter(x=[low, high], y=[low, high], mode="lines", name="perfect prediction",
-                   line={"color": "#D55E00", "dash": "dash", "width": 2}),
-    ])
+    fig = go.Figure(
+        [
+            go.Scatter(
+                x=actual,
+                y=predicted,
+                mode="markers",
+                name="test rows",
+                marker={"color": "#0072B2", "size": 6, "opacity": 0.6},
+            ),
+            go.Scatter(
+                x=[low, high],
+                y=[low, high],
+                mode="lines",
+                name="perfect prediction",
+                line={"color": "#D55E00", "dash": "dash", "width": 2},
+            ),
+        ]
+    )
     fig.update_xaxes(title_text=f"actual {target_name}")
     fig.update_yaxes(title_text=f"predicted {target_name}")
     return _style(fig, height=480)
 
 
 def feature_scatter_figure(
-    X: np.ndarray, y: np.ndarray, features: tuple[int, int], *,
-    feature_names: Sequence[str], class_names: Sequence[str], target_name: str,
+    X: np.ndarray,
+    y: np.ndarray,
+    features: tuple[int, int],
+    *,
+    feature_names: Sequence[str],
+    class_names: Sequence[str],
+    target_name: str,
+    equal_scale: bool = False,
 ) -> go.Figure:
-    """Two features against each other, coloured by class (or by the target, for regression)."""
+    """Two features against each other, coloured by class (or by the target, for regression).
+
+    Args:
+        equal_scale: draw one unit the same length on both axes (for features in the same units).
+    """
     i, j = features
     if class_names:
         traces = [
-            go.Scatter(x=X[y == k, i], y=X[y == k, j], mode="markers", name=str(name),
-                       marker={"color": _class_color(k), "size": 7, "opacity": 0.8})
+            go.Scatter(
+                x=X[y == k, i],
+                y=X[y == k, j],
+                mode="markers",
+                name=str(name),
+                marker={"color": _class_color(k), "size": 7, "opacity": 0.8},
+            )
             for k, name in enumerate(class_names)
         ]
     else:
-        traces = [go.Scatter(
-            x=X[:, i], y=X[:, j], mode="markers", name=target_name,
-            marker={"color": y, "colorscale": "Viridis", "size": 5, "opacity": 0.7,
-                    "colorbar": {"title": {"text": target_name}}},
-        )]
+        traces = [
+            go.Scatter(
+                x=X[:, i],
+                y=X[:, j],
+                mode="markers",
+                name=target_name,
+                marker={
+                    "color": y,
+                    "colorscale": "Viridis",
+                    "size": 5,
+                    "opacity": 0.7,
+                    "colorbar": {"title": {"text": target_name}},
+                },
+            )
+        ]
     fig = go.Figure(traces)
     fig.update_xaxes(title_text=feature_names[i])
-    fig.update_yaxes(title_text=feature_names[j])
+    fig.update_yaxes(title_text=feature_names[j], scaleanchor="x" if equal_scale else None)
     return _style(fig, height=460)
 
 
@@ -147,13 +218,25 @@ def digit_grid_figure(images: np.ndarray, labels: Sequence[str], *, columns: int
     """A grid of greyscale images (shape ``(n, h, w)``), each titled with its label."""
     n = len(images)
     rows = max(1, -(-n // columns))
-    fig = make_subplots(rows=rows, cols=columns, subplot_titles=[str(label) for label in labels],
-                        horizontal_spacing=0.01, vertical_spacing=0.06)
+    fig = make_subplots(
+        rows=rows,
+        cols=columns,
+        subplot_titles=[str(label) for label in labels],
+        horizontal_spacing=0.01,
+        vertical_spacing=0.06,
+    )
     for k, image in enumerate(images):
         fig.add_trace(
-            go.Heatmap(z=image[::-1], colorscale="gray_r", showscale=False, zmin=0, zmax=255,
-                       hovertemplate="row %{y}, col %{x}: %{z}<extra></extra>"),
-            row=k // columns + 1, col=k % columns + 1,
+            go.Heatmap(
+                z=image[::-1],
+                colorscale="gray_r",
+                showscale=False,
+                zmin=0,
+                zmax=255,
+                hovertemplate="row %{y}, col %{x}: %{z}<extra></extra>",
+            ),
+            row=k // columns + 1,
+            col=k % columns + 1,
         )
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False, scaleanchor="x")
@@ -173,10 +256,12 @@ def class_balance_figure(
         fig = go.Figure(traces)
         fig.update_yaxes(title_text="rows")
     else:
-        fig = go.Figure([
-            go.Histogram(x=part, name=label, marker_color=color, opacity=0.7, histnorm="percent")
-            for part, label, color in ((y_train, "train", "#0072B2"), (y_test, "test", "#E69F00"))
-        ])
+        fig = go.Figure(
+            [
+                go.Histogram(x=part, name=label, marker_color=color, opacity=0.7, histnorm="percent")
+                for part, label, color in ((y_train, "train", "#0072B2"), (y_test, "test", "#E69F00"))
+            ]
+        )
         fig.update_layout(barmode="overlay")
         fig.update_xaxes(title_text=target_name)
         fig.update_yaxes(title_text="% of rows")
@@ -187,15 +272,27 @@ def values_figure(values: np.ndarray, *, title: str, names: Sequence[str] | None
     """One layer's values for one sample: a bar per value, or a heatmap for a 2-D array (an image)."""
     values = np.asarray(values, dtype=np.float64)
     if values.ndim == 2:
-        fig = go.Figure(go.Heatmap(z=values[::-1], colorscale="gray_r", showscale=True,
-                                   hovertemplate="row %{y}, col %{x}: %{z:.4g}<extra></extra>"))
+        fig = go.Figure(
+            go.Heatmap(
+                z=values[::-1],
+                colorscale="gray_r",
+                showscale=True,
+                hovertemplate="row %{y}, col %{x}: %{z:.4g}<extra></extra>",
+            )
+        )
         fig.update_xaxes(visible=False)
         fig.update_yaxes(visible=False, scaleanchor="x")
         return _style(fig, height=320, title=title)
     labels = list(names) if names is not None and len(names) == len(values) else list(range(len(values)))
     colors = np.where(values >= 0, "#0072B2", "#D55E00")
-    fig = go.Figure(go.Bar(x=[str(label) for label in labels], y=values, marker_color=colors,
-                           hovertemplate="%{x}: %{y:.5g}<extra></extra>"))
+    fig = go.Figure(
+        go.Bar(
+            x=[str(label) for label in labels],
+            y=values,
+            marker_color=colors,
+            hovertemplate="%{x}: %{y:.5g}<extra></extra>",
+        )
+    )
     fig.update_xaxes(type="category", showticklabels=len(values) <= 32)
     return _style(fig, height=280, title=title)
 
@@ -207,10 +304,16 @@ def weights_figure(weights: np.ndarray, bias: np.ndarray | None, *, title: str) 
     """
     z = weights if bias is None else np.vstack([weights, bias[None, :]])
     row_names = [f"in {k}" for k in range(weights.shape[0])] + ([] if bias is None else ["bias"])
-    fig = go.Figure(go.Heatmap(
-        z=z, y=row_names, x=[f"unit {k}" for k in range(weights.shape[1])],
-        colorscale="RdBu", zmid=0, hovertemplate="%{y} → %{x}: %{z:.4g}<extra></extra>",
-    ))
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            y=row_names,
+            x=[f"unit {k}" for k in range(weights.shape[1])],
+            colorscale="RdBu",
+            zmid=0,
+            hovertemplate="%{y} → %{x}: %{z:.4g}<extra></extra>",
+        )
+    )
     fig.update_yaxes(autorange="reversed", showticklabels=len(row_names) <= 40)
     fig.update_xaxes(showticklabels=weights.shape[1] <= 40)
     return _style(fig, height=min(600, 120 + 22 * len(row_names)), title=title)

@@ -14,7 +14,9 @@ def network_outputs(model, X: np.ndarray, *, batch_size: int = 4096) -> np.ndarr
     import keras
 
     chunks = [
-        keras.ops.convert_to_numpy(model(np.asarray(X[start:start + batch_size], dtype=np.float32), training=False))
+        keras.ops.convert_to_numpy(
+            model(np.asarray(X[start : start + batch_size], dtype=np.float32), training=False)
+        )
         for start in range(0, len(X), batch_size)
     ]
     return np.concatenate(chunks) if chunks else np.empty((0, model.output_shape[-1]), dtype=np.float32)

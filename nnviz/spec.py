@@ -202,8 +202,13 @@ def _layer_from_dict(data: object) -> LayerSpec:
     for key in allowed - {"kind"}:
         if key in data:
             value, wanted = data[key], _FIELD_TYPES[key]
-            ok = isinstance(value, str) if wanted is str else (
-                not isinstance(value, bool) and isinstance(value, (int,) if wanted is int else (int, float))
+            ok = (
+                isinstance(value, str)
+                if wanted is str
+                else (
+                    not isinstance(value, bool)
+                    and isinstance(value, (int,) if wanted is int else (int, float))
+                )
             )
             if not ok:
                 problems.append(f"{kind}.{key} must be {wanted.__name__}, got {value!r}.")
@@ -293,7 +298,9 @@ def layer_summary(spec: ModelSpec) -> list[LayerRow]:
         elif layer.kind == "Activation":
             explanation = f"no weights: applies {layer.activation} to each value"
         elif layer.kind == "Dropout":
-            explanation = f"no weights: zeroes {layer.rate:.0%} of values while training, passes all at inference"
+            explanation = (
+                f"no weights: zeroes {layer.rate:.0%} of values while training, passes all at inference"
+            )
         elif layer.kind == "Rescaling":
             explanation = f"no weights: computes x × {_fmt(layer.scale)} + {_fmt(layer.offset)}"
         rows.append(LayerRow(position, layer.label(), shape, params, explanation))
@@ -398,8 +405,6 @@ def _fmt(value: float) -> str:
     return f"{value:.3g}" if value and abs(value) < 1e-2 else f"{value:g}"
 
 
-
-
 def starter_spec(input_shape: tuple[int, ...], target: Target) -> ModelSpec:
     """A small network that trains well on a dataset of this shape, as a first thing to try.
 
@@ -416,7 +421,23 @@ def starter_spec(input_shape: tuple[int, ...], target: Target) -> ModelSpec:
 
 
 __all__ = [
-    "ACTIVATIONS", "LAYER_KINDS", "LOSS_LABELS", "OPTIMIZERS", "TASKS", "LayerRow", "LayerSpec",
-    "Limits", "ModelSpec", "SpecError", "Target", "check_spec", "count_params", "layer_summary",
-    "losses_for", "metric_name", "output_activation", "starter_spec", "suggested_head",
+    "ACTIVATIONS",
+    "LAYER_KINDS",
+    "LOSS_LABELS",
+    "OPTIMIZERS",
+    "TASKS",
+    "LayerRow",
+    "LayerSpec",
+    "Limits",
+    "ModelSpec",
+    "SpecError",
+    "Target",
+    "check_spec",
+    "count_params",
+    "layer_summary",
+    "losses_for",
+    "metric_name",
+    "output_activation",
+    "starter_spec",
+    "suggested_head",
 ]

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
-__all__ = ["ComputationStep", "LayerStep", "layer_trace"]
+__all__ = ["ComputationStep", "LayerStep", "layer_trace", "worked_sum"]
 
 # Tolerances used by LayerStep.agrees. Keras computes in float32 and numpy in
 # float64, so bit-exact equality is not expected; 1e-5 is comfortably above
@@ -387,3 +387,32 @@ def layer_trace(model: keras.Model, x: np.ndarray) -> list[LayerStep]:
         )
         values = keras_output
     return trace
+
+
+def worked_sum(step: LayerStep, unit: int = 0, *, max_inputs: int = 8) -> str | None:
+    """The Dense sum for one unit written out term by term, e.g. ``z[0] = 0.44×0.53 + (-0.32)×0.21 + 0.01 = 0.30``.
+
+    Args:
+        step: a Dense layer's step of a 1-D input.
+        unit: which output unit to write out.
+        max_inputs: longer sums are not written out (they would not fit on a line).
+
+    Returns:
+        The sum as text, or None when ``step`` is not a Dense layer on a short 1-D input.
+    """
+    if step.weights is None or step.inputs.ndim != 1 or step.inputs.size > max_inputs:
+        return None
+    x = np.asarray(step.inputs, dtype=np.float64)
+    w = step.weights[:, unit].astype(np.float64)
+    terms = [f"{_signed(xi)}×{_signed(wi)}" for xi, wi in zip(x, w)]
+    total = float(x @ w)
+    if step.bias is not None:
+        terms.append(_signed(float(step.bias[unit])))
+        total += float(step.bias[unit])
+    return f"z[{unit}] = " + " + ".join(terms) + f" = {total:.4g}"
+
+
+def _signed(value: float) -> str:
+    """A number for a written-out sum: negative ones in brackets, so ``+ (-0.3)`` reads clearly."""
+    text = f"{value:.3g}"
+    return f"({text})" if value < 0 else text

@@ -12,9 +12,11 @@ from nnviz.ui.widgets import compile_settings, layer_editor, show_problems
 state.init_state()
 dataset = current_dataset()
 ws = state.workspace(dataset)
-st.title("🧱 Build")
-st.caption(f"A network for **{dataset.title}**: it predicts {dataset.target_name} from "
-           f"inputs of shape {dataset.input_shape}.")
+st.title("Build")
+st.caption(
+    f"A network for **{dataset.title}**: it predicts {dataset.target_name} from "
+    f"inputs of shape {dataset.input_shape}."
+)
 
 editor_col, summary_col = st.columns([3, 2], gap="large")
 with editor_col:
@@ -29,21 +31,24 @@ with summary_col:
     if problems:
         show_problems(problems)
     else:
-        st.success("Ready to train.", icon="✅")
-        st.page_link("pages/train.py", label="Next: train it", icon="🏋️")
+        st.success("Ready to train.", icon=":material/check_circle:")
+        st.page_link("pages/train.py", label="Next: train it", icon=":material/model_training:")
     st.subheader("Summary")
     rows = layer_summary(spec)
-    st.dataframe(
-        pd.DataFrame({
-            "#": [row.position for row in rows],
-            "Layer": [row.label for row in rows],
-            "Output shape": [str((None, *row.output_shape)) for row in rows],
-            "Parameters": [row.params for row in rows],
-            "How they are counted": [row.explanation for row in rows],
-        }),
-        hide_index=True, key="summary",
+    # st.table wraps long explanations instead of hiding them behind a scroll bar.
+    st.table(
+        pd.DataFrame(
+            {
+                "Layer": [row.label for row in rows],
+                "Output shape": [str((None, *row.output_shape)) for row in rows],
+                "Parameters": [f"{row.params:,}" for row in rows],
+                "How they are counted": [row.explanation for row in rows],
+            },
+            index=[row.position for row in rows],
+        )
     )
     st.markdown(f"**Total: {sum(row.params for row in rows):,} parameters**, all trainable.")
-    st.subheader("Keras code")
-    st.caption("Builds and compiles exactly this model (copy it with the button in the corner).")
-    st.code(keras_code(spec, seed=st.session_state[state.SEED]), language="python")
+
+st.subheader("Keras code")
+st.caption("Builds and compiles exactly this model (copy it with the button in the corner).")
+st.code(keras_code(spec, seed=st.session_state[state.SEED]), language="python", wrap_lines=True)

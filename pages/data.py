@@ -6,30 +6,38 @@ from nnviz import figures
 from nnviz.datasets import DATASET_TITLES, preview_table
 from nnviz.ui import state
 from nnviz.ui.data import current_dataset
-from nnviz.ui.widgets import bound
+from nnviz.ui.widgets import state_widget
 
 state.init_state()
 session = st.session_state
-st.title("📊 Data")
+st.title("Data")
 
-session[state.DATASET] = bound(
-    st.selectbox, "Dataset", key=state.DATASET, value=session[state.DATASET],
-    options=list(DATASET_TITLES), format_func=DATASET_TITLES.get,
+state_widget(
+    st.selectbox, "Dataset", state.DATASET, options=list(DATASET_TITLES), format_func=DATASET_TITLES.get
 )
 if session[state.DATASET] == "moons":
     samples_col, noise_col = st.columns(2)
-    session[state.MOONS_SAMPLES] = bound(
-        samples_col.slider, "Number of points", key=state.MOONS_SAMPLES, value=session[state.MOONS_SAMPLES],
-        min_value=50, max_value=2000, step=50,
+    state_widget(
+        samples_col.slider,
+        "Number of points",
+        state.MOONS_SAMPLES,
+        min_value=50,
+        max_value=2000,
+        step=50,
     )
-    session[state.MOONS_NOISE] = bound(
-        noise_col.slider, "Noise", key=state.MOONS_NOISE, value=session[state.MOONS_NOISE],
-        min_value=0.0, max_value=0.5, step=0.01, help="Standard deviation of the noise added to each point.",
+    state_widget(
+        noise_col.slider,
+        "Noise",
+        state.MOONS_NOISE,
+        min_value=0.0,
+        max_value=0.5,
+        step=0.01,
+        help="Standard deviation of the noise added to each point.",
     )
 
 dataset = current_dataset()
 if dataset.fallback_reason:
-    st.warning(dataset.fallback_reason, icon="📴")
+    st.warning(dataset.fallback_reason, icon=":material/cloud_off:")
 st.caption(dataset.source)
 
 train_col, test_col, feature_col, target_col = st.columns(4)
@@ -37,7 +45,8 @@ train_col.metric("Training rows", f"{len(dataset.X_train):,}")
 test_col.metric("Test rows", f"{len(dataset.X_test):,}")
 feature_col.metric("Input shape", " × ".join(map(str, dataset.input_shape)))
 target_col.metric(
-    "Task", f"{len(dataset.class_names)} classes" if dataset.class_names else "regression",
+    "Task",
+    f"{len(dataset.class_names)} classes" if dataset.class_names else "regression",
     help=f"The network predicts {dataset.target_name}.",
 )
 
@@ -49,19 +58,39 @@ else:
     st.subheader("Two features against each other")
     names = list(dataset.feature_names)
     x_col, y_col = st.columns(2)
-    x_feature = x_col.selectbox("Horizontal axis", range(len(names)), format_func=names.__getitem__,
-                                key=f"data.{dataset.key}.x")
-    y_feature = y_col.selectbox("Vertical axis", range(len(names)), index=1, format_func=names.__getitem__,
-                                key=f"data.{dataset.key}.y")
-    st.plotly_chart(figures.feature_scatter_figure(
-        dataset.X_train, dataset.y_train, (x_feature, y_feature), feature_names=names,
-        class_names=dataset.class_names, target_name=dataset.target_name,
-    ), key="scatter")
+    x_feature = x_col.selectbox(
+        "Horizontal axis", range(len(names)), format_func=names.__getitem__, key=f"data.{dataset.key}.x"
+    )
+    y_feature = y_col.selectbox(
+        "Vertical axis",
+        range(len(names)),
+        index=1,
+        format_func=names.__getitem__,
+        key=f"data.{dataset.key}.y",
+    )
+    st.plotly_chart(
+        figures.feature_scatter_figure(
+            dataset.X_train,
+            dataset.y_train,
+            (x_feature, y_feature),
+            feature_names=names,
+            class_names=dataset.class_names,
+            target_name=dataset.target_name,
+            equal_scale=dataset.key == "moons",
+        ),
+        key="scatter",
+    )
     st.subheader("The first 100 training rows")
     st.dataframe(preview_table(dataset), height=300)
 
 st.subheader("Class balance" if dataset.class_names else "The target")
-st.plotly_chart(figures.class_balance_figure(
-    dataset.y_train, dataset.y_test, class_names=dataset.class_names, target_name=dataset.target_name,
-), key="balance")
-st.page_link("pages/build.py", label="Next: build a network for this data", icon="🧱")
+st.plotly_chart(
+    figures.class_balance_figure(
+        dataset.y_train,
+        dataset.y_test,
+        class_names=dataset.class_names,
+        target_name=dataset.target_name,
+    ),
+    key="balance",
+)
+st.page_link("pages/build.py", label="Next: build a network for this data", icon=":material/layers:")

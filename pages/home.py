@@ -2,18 +2,37 @@
 
 import streamlit as st
 
-st.title("🧠 nnviz")
+st.title("nnviz")
 st.subheader("See a real Keras neural network learn, one step at a time")
 st.markdown(
     "Pick a dataset, stack layers, press **Train** and watch the loss fall and the decision boundary "
     "take shape. Then follow one input through the network and check every number against numpy."
 )
 steps = (
-    ("pages/data.py", "1 · Data", "📊", "Choose iris, two moons, California housing or MNIST and look at it."),
-    ("pages/build.py", "2 · Build", "🧱",
-     "Stack Dense, Activation, Dropout, Flatten and Rescaling layers; see every parameter counted and the Keras code."),
-    ("pages/train.py", "3 · Train", "🏋️", "Train with a live loss and accuracy chart and a live decision boundary."),
-    ("pages/inspect.py", "4 · Inspect", "🔬", "Step one input through the layers: numpy beside Keras."),
+    (
+        "pages/data.py",
+        "1 · Data",
+        ":material/table_chart:",
+        "Choose iris, two moons, California housing or MNIST and look at it.",
+    ),
+    (
+        "pages/build.py",
+        "2 · Build",
+        ":material/layers:",
+        "Stack Dense, Activation, Dropout, Flatten and Rescaling layers; see every parameter counted and the Keras code.",
+    ),
+    (
+        "pages/train.py",
+        "3 · Train",
+        ":material/model_training:",
+        "Train with a live loss and accuracy chart and a live decision boundary.",
+    ),
+    (
+        "pages/inspect.py",
+        "4 · Inspect",
+        ":material/biotech:",
+        "Step one input through the layers: numpy beside Keras.",
+    ),
 )
 for page, label, icon, text in steps:
     with st.container(border=True):

@@ -12,7 +12,7 @@ state.init_state()
 session = st.session_state
 dataset = current_dataset()
 ws = state.workspace(dataset)
-st.title("🔬 Inspect one input")
+st.title("Inspect one input")
 
 spec = ws.spec(dataset)
 problems = check_spec(spec, dataset.target)
@@ -28,23 +28,35 @@ with st.spinner("Starting Keras…"):
 
 ensure_model(ws, spec, seed=session[state.SEED])
 if not ws.history:
-    st.warning("This model has not been trained yet, so its weights are random. Train it first to follow "
-               "a network that has learnt something.", icon="🎲")
-    st.page_link("pages/train.py", label="Go to Train", icon="🏋️")
+    st.warning(
+        "This model has not been trained yet, so its weights are random. Train it first to follow "
+        "a network that has learnt something.",
+        icon=":material/casino:",
+    )
+    st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
 
 X, y = dataset.X_test, dataset.y_test
 choices = ["By index"] + (["A misclassified one"] if dataset.class_names else [])
 how = st.radio("Which test sample?", choices, horizontal=True, key="inspect.how")
 if how == "By index":
-    index = st.number_input(f"Test row (0 to {len(X) - 1})", min_value=0, max_value=len(X) - 1, step=1,
-                            key=f"inspect.{dataset.key}.index")
+    index = st.number_input(
+        f"Test row (0 to {len(X) - 1})",
+        min_value=0,
+        max_value=len(X) - 1,
+        step=1,
+        key=f"inspect.{dataset.key}.index",
+    )
 else:
     wrong = misclassified_indices(ws.model, X, y, spec.loss)
     if len(wrong) == 0:
-        st.success("The model classifies every test row correctly: pick one by index instead.", icon="🎉")
+        st.success(
+            "The model classifies every test row correctly: pick one by index instead.",
+            icon=":material/celebration:",
+        )
         st.stop()
-    index = st.selectbox(f"{len(wrong)} of {len(X)} test rows are misclassified", wrong,
-                         key=f"inspect.{dataset.key}.wrong")
+    index = st.selectbox(
+        f"{len(wrong)} of {len(X)} test rows are misclassified", wrong, key=f"inspect.{dataset.key}.wrong"
+    )
 
 x = X[index]
 truth = dataset.class_names[y[index]] if dataset.class_names else f"{y[index]:.3f}"
@@ -60,9 +72,17 @@ output = trace[-1].keras_output
 if dataset.class_names:
     probabilities = class_probabilities(np.asarray(output, dtype=np.float64)[None, :], spec.loss)[0]
     predicted = int(probabilities.argmax())
-    verdict = "✅ correct" if predicted == y[index] else f"❌ wrong: the true {dataset.target_name} is {truth}"
-    st.subheader(f"Prediction: {dataset.class_names[predicted]} with probability {probabilities[predicted]:.3f} "
-                 f"({verdict})")
+    verdict = (
+        ":green[correct]"
+        if predicted == y[index]
+        else f":red[wrong: the true {dataset.target_name} is {truth}]"
+    )
+    st.subheader(
+        f"Prediction: {dataset.class_names[predicted]} with probability {probabilities[predicted]:.3f} "
+        f"({verdict})"
+    )
 else:
-    st.subheader(f"Prediction: {float(output[0]):.3f} {dataset.target_name} (true: {truth}, "
-                 f"error {float(output[0]) - float(y[index]):+.3f})")
+    st.subheader(
+        f"Prediction: {float(output[0]):.3f} {dataset.target_name} (true: {truth}, "
+        f"error {float(output[0]) - float(y[index]):+.3f})"
+    )

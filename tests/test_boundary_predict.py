@@ -26,8 +26,11 @@ def test_plane_needs_two_different_features():
 
 
 def test_boundary_probabilities_match_the_model_at_grid_points():
-    spec = ModelSpec((3,), (LayerSpec("Dense", 5, "tanh"), LayerSpec("Dense", 3, "softmax")),
-                     "sparse_categorical_crossentropy")
+    spec = ModelSpec(
+        (3,),
+        (LayerSpec("Dense", 5, "tanh"), LayerSpec("Dense", 3, "softmax")),
+        "sparse_categorical_crossentropy",
+    )
     model = build_model(spec, seed=1)
     X = np.random.default_rng(0).normal(size=(40, 3)).astype(np.float32)
     grid = decision_boundary(model, X, spec.loss, features=(0, 2), resolution=20)
@@ -39,7 +42,9 @@ def test_boundary_probabilities_match_the_model_at_grid_points():
 
 def test_class_probabilities_for_each_kind_of_output():
     np.testing.assert_allclose(class_probabilities(np.array([[0.2]]), "binary_crossentropy"), [[0.8, 0.2]])
-    np.testing.assert_allclose(class_probabilities(np.array([[-0.5], [3.0]]), "hinge"), [[0.75, 0.25], [0, 1]])
+    np.testing.assert_allclose(
+        class_probabilities(np.array([[-0.5], [3.0]]), "hinge"), [[0.75, 0.25], [0, 1]]
+    )
     softmax = np.array([[0.1, 0.7, 0.2]])
     np.testing.assert_array_equal(class_probabilities(softmax, "sparse_categorical_crossentropy"), softmax)
     assert predicted_labels(np.array([[0.2], [0.9]]), "binary_crossentropy").tolist() == [0, 1]

@@ -8,14 +8,37 @@ from nnviz.codegen import keras_code
 from nnviz.spec import LayerSpec, ModelSpec
 
 CASES = [
-    ModelSpec((2,), (LayerSpec("Dense", 6, "tanh"), LayerSpec("Dense", 1, "sigmoid")), "binary_crossentropy",
-              "sgd", 0.1),
+    ModelSpec(
+        (2,),
+        (LayerSpec("Dense", 6, "tanh"), LayerSpec("Dense", 1, "sigmoid")),
+        "binary_crossentropy",
+        "sgd",
+        0.1,
+    ),
     ModelSpec((2,), (LayerSpec("Dense", 4), LayerSpec("Dense", 1, "tanh")), "hinge", "rmsprop", 0.003),
-    ModelSpec((28, 28), (LayerSpec("Rescaling"), LayerSpec("Flatten"), LayerSpec("Dense", 16),
-                         LayerSpec("Dropout", rate=0.3), LayerSpec("Dense", 10, "softmax")),
-              "sparse_categorical_crossentropy", "adam", 0.001),
-    ModelSpec((8,), (LayerSpec("Dense", 4), LayerSpec("Activation", activation="sigmoid"),
-                     LayerSpec("Rescaling", scale=2.0, offset=-1.0), LayerSpec("Dense", 1, "linear")), "mse"),
+    ModelSpec(
+        (28, 28),
+        (
+            LayerSpec("Rescaling"),
+            LayerSpec("Flatten"),
+            LayerSpec("Dense", 16),
+            LayerSpec("Dropout", rate=0.3),
+            LayerSpec("Dense", 10, "softmax"),
+        ),
+        "sparse_categorical_crossentropy",
+        "adam",
+        0.001,
+    ),
+    ModelSpec(
+        (8,),
+        (
+            LayerSpec("Dense", 4),
+            LayerSpec("Activation", activation="sigmoid"),
+            LayerSpec("Rescaling", scale=2.0, offset=-1.0),
+            LayerSpec("Dense", 1, "linear"),
+        ),
+        "mse",
+    ),
 ]
 
 

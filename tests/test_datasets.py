@@ -55,14 +55,23 @@ def test_housing_offline_falls_back_to_diabetes_and_says_so():
 def _housing_from_csv(path):
     """scikit-learn's 8 derived California features, rebuilt from the raw census columns."""
     raw = pd.read_csv(path).dropna(subset=["total_bedrooms"])
-    features = pd.DataFrame({
-        "MedInc": raw.median_income, "HouseAge": raw.housing_median_age,
-        "AveRooms": raw.total_rooms / raw.households, "AveBedrms": raw.total_bedrooms / raw.households,
-        "Population": raw.population, "AveOccup": raw.population / raw.households,
-        "Latitude": raw.latitude, "Longitude": raw.longitude,
-    })
-    return Bunch(data=features.to_numpy(), target=raw.median_house_value.to_numpy() / 100_000,
-                 feature_names=list(features.columns))
+    features = pd.DataFrame(
+        {
+            "MedInc": raw.median_income,
+            "HouseAge": raw.housing_median_age,
+            "AveRooms": raw.total_rooms / raw.households,
+            "AveBedrms": raw.total_bedrooms / raw.households,
+            "Population": raw.population,
+            "AveOccup": raw.population / raw.households,
+            "Latitude": raw.latitude,
+            "Longitude": raw.longitude,
+        }
+    )
+    return Bunch(
+        data=features.to_numpy(),
+        target=raw.median_house_value.to_numpy() / 100_000,
+        feature_names=list(features.columns),
+    )
 
 
 def test_housing_standardises_eight_features_on_the_training_rows(shared_data):

@@ -8,8 +8,13 @@ from nnviz.datasets import load_two_moons
 from nnviz.engine import EpochReport, train
 from nnviz.spec import LayerSpec, ModelSpec
 
-MOONS_SPEC = ModelSpec((2,), (LayerSpec("Dense", 8, "relu"), LayerSpec("Dense", 1, "sigmoid")),
-                       "binary_crossentropy", "adam", 0.05)
+MOONS_SPEC = ModelSpec(
+    (2,),
+    (LayerSpec("Dense", 8, "relu"), LayerSpec("Dense", 1, "sigmoid")),
+    "binary_crossentropy",
+    "adam",
+    0.05,
+)
 
 
 @pytest.fixture(scope="module")
@@ -20,8 +25,15 @@ def moons():
 def test_reports_every_epoch_with_train_and_validation_metrics(moons):
     model = build_model(MOONS_SPEC, seed=0)
     reports: list[EpochReport] = []
-    history = train(model, moons.X_train, moons.y_train, epochs=4, batch_size=16, validation_split=0.25,
-                    on_epoch_end=reports.append)
+    history = train(
+        model,
+        moons.X_train,
+        moons.y_train,
+        epochs=4,
+        batch_size=16,
+        validation_split=0.25,
+        on_epoch_end=reports.append,
+    )
     assert [r.epoch for r in reports] == [1, 2, 3, 4] and {r.epochs for r in reports} == {4}
     assert set(history[0]) == {"loss", "accuracy", "val_loss", "val_accuracy"}
     assert [r.logs for r in reports] == history
@@ -58,8 +70,15 @@ def test_interrupting_from_a_report_keeps_the_last_finished_epoch(moons):
             raise _Interrupt  # as Streamlit's rerun does when Stop is pressed
 
     with pytest.raises(_Interrupt):
-        train(model, moons.X_train, moons.y_train, epochs=10, batch_size=16, validation_split=0.2,
-              on_epoch_end=stop_after_two)
+        train(
+            model,
+            moons.X_train,
+            moons.y_train,
+            epochs=10,
+            batch_size=16,
+            validation_split=0.2,
+            on_epoch_end=stop_after_two,
+        )
     for now, then in zip(model.get_weights(), snapshots[-1]):
         np.testing.assert_array_equal(now, then)
 
@@ -74,5 +93,11 @@ def test_interrupting_from_a_report_keeps_the_last_finished_epoch(moons):
 @pytest.mark.parametrize("split", [-0.1, 1.0])
 def test_bad_validation_split_says_what_to_use(moons, split):
     with pytest.raises(ValueError, match="must be in \\[0, 1\\)"):
-        train(build_model(MOONS_SPEC), moons.X_train, moons.y_train, epochs=1, batch_size=8,
-              validation_split=split)
+        train(
+            build_model(MOONS_SPEC),
+            moons.X_train,
+            moons.y_train,
+            epochs=1,
+            batch_size=8,
+            validation_split=split,
+        )

@@ -7,8 +7,9 @@ from nnviz.boundary import BoundaryGrid
 
 
 def test_history_has_validation_lines_only_when_there_is_validation():
-    with_val = figures.history_figure([{"loss": 1.0, "accuracy": 0.5, "val_loss": 1.1, "val_accuracy": 0.4}] * 3,
-                                      "accuracy")
+    with_val = figures.history_figure(
+        [{"loss": 1.0, "accuracy": 0.5, "val_loss": 1.1, "val_accuracy": 0.4}] * 3, "accuracy"
+    )
     without = figures.history_figure([{"loss": 1.0, "mae": 0.5}] * 3, "mae")
     assert sorted(t.name for t in with_val.data) == ["training", "training", "validation", "validation"]
     assert [t.name for t in without.data] == ["training", "training"]
@@ -22,8 +23,9 @@ def test_boundary_image_blends_class_colours_and_plots_every_point():
     probabilities[-1, :, :] = [0.0, 1.0]  # the top row is certain of class 1
     grid = BoundaryGrid((0, 1), xs, ys, probabilities, {})
     X = np.array([[0.1, 0.2], [0.5, 1.5], [0.9, 1.9]])
-    fig = figures.boundary_figure(grid, X, np.array([0, 1, 1]), feature_names=("a", "b"),
-                                  class_names=("zero", "one"))
+    fig = figures.boundary_figure(
+        grid, X, np.array([0, 1, 1]), feature_names=("a", "b"), class_names=("zero", "one")
+    )
     image = np.asarray(fig.data[0].z)
     assert image.shape == (5, 4, 3)
     assert not np.array_equal(image[0, 0], image[-1, 0])  # rows follow the probabilities
@@ -43,6 +45,7 @@ def test_values_figure_draws_images_as_heatmaps_and_vectors_as_bars():
 
 
 def test_class_balance_counts_rows_per_class():
-    fig = figures.class_balance_figure(np.array([0, 0, 1]), np.array([1]), class_names=("x", "y"),
-                                       target_name="t")
+    fig = figures.class_balance_figure(
+        np.array([0, 0, 1]), np.array([1]), class_names=("x", "y"), target_name="t"
+    )
     assert [list(t.y) for t in fig.data] == [[2, 1], [0, 1]]

@@ -5,11 +5,14 @@ import pkgutil
 import subprocess
 import sys
 
-import nnviz
 from conftest import REPO
 
+import nnviz
+
 ENGINE_MODULES = sorted(
-    info.name for info in pkgutil.walk_packages(nnviz.__path__, "nnviz.") if not info.name.startswith("nnviz.ui")
+    info.name
+    for info in pkgutil.walk_packages(nnviz.__path__, "nnviz.")
+    if not info.name.startswith("nnviz.ui")
 )
 
 
@@ -23,7 +26,9 @@ def test_importing_the_engine_does_not_import_streamlit():
         f"for name in {ENGINE_MODULES!r}: importlib.import_module(name)\n"
         "print('streamlit' in sys.modules)\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "False"
 
@@ -33,8 +38,11 @@ def test_no_engine_source_mentions_a_streamlit_import():
         if "ui" in path.relative_to(REPO / "nnviz").parts:
             continue
         for node in ast.walk(ast.parse(path.read_text())):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
-                [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else ([node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            )
             assert not any(n.split(".")[0] == "streamlit" for n in names), f"{path} imports streamlit"
 
 
@@ -45,6 +53,8 @@ def test_the_data_and_build_pages_do_not_need_tensorflow():
         "from nnviz.datasets import load_two_moons; load_two_moons()\n"
         "print('tensorflow' in sys.modules)\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "False"

@@ -41,11 +41,14 @@ def test_starter_network_for_images_rescales_and_flattens():
     assert check_spec(starter, DIGITS) == []
 
 
-@pytest.mark.parametrize(("target", "activation", "loss"), [
-    (IRIS, "softmax", "sparse_categorical_crossentropy"),
-    (MOONS, "sigmoid", "binary_crossentropy"),
-    (HOUSING, "linear", "mse"),
-])
+@pytest.mark.parametrize(
+    ("target", "activation", "loss"),
+    [
+        (IRIS, "softmax", "sparse_categorical_crossentropy"),
+        (MOONS, "sigmoid", "binary_crossentropy"),
+        (HOUSING, "linear", "mse"),
+    ],
+)
 def test_suggested_head_fits_the_task(target, activation, loss):
     head, suggested_loss = suggested_head(target)
     assert (head.activation, suggested_loss, head.units) == (activation, loss, target.n_outputs)
@@ -63,14 +66,16 @@ def test_softmax_output_on_regression_is_refused_with_the_fix():
 
 
 def test_units_beyond_the_server_limit_are_refused():
-    problems = check_spec(spec(LayerSpec("Dense", 5000), LayerSpec("Dense", 3, "softmax")), IRIS,
-                          Limits(max_units=1024))
+    problems = check_spec(
+        spec(LayerSpec("Dense", 5000), LayerSpec("Dense", 3, "softmax")), IRIS, Limits(max_units=1024)
+    )
     assert problems == ["Layer 1 (Dense): 5000 units is outside 1–1,024 (this server's limit)."]
 
 
 def test_parameter_limit_counts_the_whole_model():
-    problems = check_spec(spec(LayerSpec("Dense", 1000), LayerSpec("Dense", 3, "softmax")), IRIS,
-                          Limits(max_params=1000))
+    problems = check_spec(
+        spec(LayerSpec("Dense", 1000), LayerSpec("Dense", 3, "softmax")), IRIS, Limits(max_params=1000)
+    )
     assert any("more than this server allows (1,000)" in p for p in problems)
 
 
@@ -107,8 +112,11 @@ def test_hinge_needs_a_signed_score(activation, ok):
 
 
 def test_output_activation_looks_through_a_trailing_linear_activation():
-    layers = (LayerSpec("Dense", 3, "linear"), LayerSpec("Activation", activation="softmax"),
-              LayerSpec("Activation", activation="linear"))
+    layers = (
+        LayerSpec("Dense", 3, "linear"),
+        LayerSpec("Activation", activation="softmax"),
+        LayerSpec("Activation", activation="linear"),
+    )
     assert output_activation(layers) == "softmax"
 
 
@@ -119,9 +127,18 @@ def test_dropout_rate_must_be_below_one():
 
 SPECS = [
     spec(LayerSpec("Dense", 5), LayerSpec("Dense", 3, "softmax")),
-    spec(LayerSpec("Rescaling"), LayerSpec("Flatten"), LayerSpec("Dense", 32), LayerSpec("Dropout"),
-         LayerSpec("Activation", activation="tanh"), LayerSpec("Dense", 10, "softmax"), shape=(28, 28)),
-    spec(LayerSpec("Dense", 7), LayerSpec("Flatten"), LayerSpec("Dense", 1, "linear"), shape=(6, 3), loss="mse"),
+    spec(
+        LayerSpec("Rescaling"),
+        LayerSpec("Flatten"),
+        LayerSpec("Dense", 32),
+        LayerSpec("Dropout"),
+        LayerSpec("Activation", activation="tanh"),
+        LayerSpec("Dense", 10, "softmax"),
+        shape=(28, 28),
+    ),
+    spec(
+        LayerSpec("Dense", 7), LayerSpec("Flatten"), LayerSpec("Dense", 1, "linear"), shape=(6, 3), loss="mse"
+    ),
 ]
 
 
@@ -130,7 +147,9 @@ def test_parameter_counts_and_shapes_match_keras(model_spec):
     model = build_model(model_spec, seed=0)
     rows = layer_summary(model_spec)
     assert [row.params for row in rows] == [layer.count_params() for layer in model.layers]
-    assert [(None, *row.output_shape) for row in rows] == [tuple(layer.output.shape) for layer in model.layers]
+    assert [(None, *row.output_shape) for row in rows] == [
+        tuple(layer.output.shape) for layer in model.layers
+    ]
     assert count_params(model_spec) == model.count_params()
 
 
@@ -146,16 +165,31 @@ def test_json_round_trip_keeps_the_spec():
         assert again == model_spec
 
 
-@pytest.mark.parametrize(("data", "fragment"), [
-    ({"input_shape": [4], "layers": [{"kind": "Lambda", "function": "os.system"}], "loss": "mse"}, "'Lambda'"),
-    ({"input_shape": [4], "layers": [{"kind": "Dense", "units": "8"}], "loss": "mse"}, "Dense.units must be int"),
-    ({"input_shape": [4], "layers": [{"kind": "Dense", "units": True}], "loss": "mse"}, "Dense.units must be int"),
-    ({"input_shape": [4], "layers": [{"kind": "Dense", "kernel": [1]}], "loss": "mse"}, "no option 'kernel'"),
-    ({"input_shape": [-1], "layers": [], "loss": "mse"}, "input_shape"),
-    ({"input_shape": [4], "layers": {}, "loss": "mse"}, "layers must be a list"),
-    ({"input_shape": [4], "layers": [], "loss": "mse", "exec": "x"}, "Unknown model keys"),
-    ([1, 2], "JSON object"),
-])
+@pytest.mark.parametrize(
+    ("data", "fragment"),
+    [
+        (
+            {"input_shape": [4], "layers": [{"kind": "Lambda", "function": "os.system"}], "loss": "mse"},
+            "'Lambda'",
+        ),
+        (
+            {"input_shape": [4], "layers": [{"kind": "Dense", "units": "8"}], "loss": "mse"},
+            "Dense.units must be int",
+        ),
+        (
+            {"input_shape": [4], "layers": [{"kind": "Dense", "units": True}], "loss": "mse"},
+            "Dense.units must be int",
+        ),
+        (
+            {"input_shape": [4], "layers": [{"kind": "Dense", "kernel": [1]}], "loss": "mse"},
+            "no option 'kernel'",
+        ),
+        ({"input_shape": [-1], "layers": [], "loss": "mse"}, "input_shape"),
+        ({"input_shape": [4], "layers": {}, "loss": "mse"}, "layers must be a list"),
+        ({"input_shape": [4], "layers": [], "loss": "mse", "exec": "x"}, "Unknown model keys"),
+        ([1, 2], "JSON object"),
+    ],
+)
 def test_from_dict_rejects_bad_input_with_a_reason(data, fragment):
     with pytest.raises(SpecError) as caught:
         ModelSpec.from_dict(data)

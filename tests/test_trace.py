@@ -14,7 +14,7 @@ import keras
 import numpy as np
 import pytest
 
-from nnviz.trace import ComputationStep, LayerStep, layer_trace
+from nnviz.trace import ComputationStep, LayerStep, layer_trace, worked_sum
 
 ACTIVATIONS = ["linear", "relu", "sigmoid", "tanh", "softmax"]
 TOL = 1e-5
@@ -319,3 +319,12 @@ def test_wrong_formula_would_be_caught() -> None:
     wrong = step.inputs.astype(np.float64) @ step.weights
     assert step.agrees
     assert not _hand_step(wrong, step.keras_output).agrees
+
+
+def test_worked_sum_writes_out_the_first_unit_and_adds_up():
+    model = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(2, activation="relu")])
+    model.layers[0].set_weights([np.array([[0.5, 1.0], [-2.0, 0.0], [0.25, 0.0]]), np.array([0.1, 0.0])])
+    [step] = layer_trace(model, np.array([2.0, 1.0, -4.0]))
+    # 2×0.5 + 1×(−2) + (−4)×0.25 + 0.1 = −1.9
+    assert worked_sum(step) == "z[0] = 2×0.5 + 1×(-2) + (-4)×0.25 + 0.1 = -1.9"
+    assert worked_sum(step, 1, max_inputs=2) is None  # too many inputs to write out

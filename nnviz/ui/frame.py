@@ -6,15 +6,19 @@ import streamlit as st
 
 from nnviz.datasets import DATASET_TITLES
 from nnviz.ui import state
-from nnviz.ui.widgets import bound
+from nnviz.ui.widgets import state_widget
 
 
 def sidebar() -> None:
     """Show what this session works on; the seed makes data, weights and shuffling repeatable."""
     with st.sidebar:
         st.markdown(f"**Dataset:** {DATASET_TITLES[st.session_state[state.DATASET]]}")
-        st.session_state[state.SEED] = bound(
-            st.number_input, "Seed", key=state.SEED, value=st.session_state[state.SEED],
-            min_value=0, max_value=2**31 - 1, step=1,
+        state_widget(
+            st.number_input,
+            "Seed",
+            state.SEED,
+            min_value=0,
+            max_value=2**31 - 1,
+            step=1,
             help="The same seed gives the same data split and the same starting weights.",
         )

@@ -69,8 +69,11 @@ class Workspace:
     def spec(self, dataset: Dataset) -> ModelSpec:
         """The architecture as edited, for this dataset's input shape."""
         return ModelSpec(
-            dataset.input_shape, tuple(row.layer for row in self.rows),
-            self.loss, self.optimizer, self.learning_rate,
+            dataset.input_shape,
+            tuple(row.layer for row in self.rows),
+            self.loss,
+            self.optimizer,
+            self.learning_rate,
         )
 
     def set_layer(self, position: int, **changes) -> None:

@@ -29,7 +29,9 @@ def ensure_model(ws: Workspace, spec: ModelSpec, *, seed: int) -> str | None:
     replaced = ws.model is not None and bool(ws.history)
     reset_model(ws, spec, seed=seed)
     if replaced:
-        return "The architecture changed since the last training, so the model was rebuilt with fresh weights."
+        return (
+            "The architecture changed since the last training, so the model was rebuilt with fresh weights."
+        )
     return None
 
 
@@ -51,8 +53,12 @@ def outcome_figure(ws: Workspace, dataset: Dataset, features: tuple[int, int] | 
         held = ", ".join(f"{dataset.feature_names[k]} = {v:.2f}" for k, v in grid.held_at.items())
         note = f"Other features held at their training mean: {held}"
     return figures.boundary_figure(
-        grid, dataset.X_train, dataset.y_train, feature_names=dataset.feature_names,
-        class_names=dataset.class_names, note=note,
+        grid,
+        dataset.X_train,
+        dataset.y_train,
+        feature_names=dataset.feature_names,
+        class_names=dataset.class_names,
+        note=note,
     )
 
 
@@ -73,8 +79,15 @@ class LiveView:
         features: the boundary's two feature indices, or None when no boundary is drawn.
     """
 
-    def __init__(self, ws: Workspace, dataset: Dataset, features: tuple[int, int] | None, *,
-                 chart_interval_s: float = 0.1, outcome_interval_s: float = 0.5):
+    def __init__(
+        self,
+        ws: Workspace,
+        dataset: Dataset,
+        features: tuple[int, int] | None,
+        *,
+        chart_interval_s: float = 0.1,
+        outcome_interval_s: float = 0.5,
+    ):
         self.ws, self.dataset, self.features = ws, dataset, features
         self.chart_interval_s, self.outcome_interval_s = chart_interval_s, outcome_interval_s
         self.progress = st.empty()
@@ -97,8 +110,12 @@ class LiveView:
         self.ws.history.append(report.logs)
         self.progress.progress(
             report.epoch / report.epochs,
-            text=f"Epoch {report.epoch} of {report.epochs} · {_duration(report.elapsed_s)} so far"
-                 f" · about {_duration(report.eta_s)} left",
+            text=f"Epoch {report.epoch} of {report.epochs} · "
+            + (
+                f"finished in {_duration(report.elapsed_s)}"
+                if report.epoch == report.epochs
+                else f"{_duration(report.elapsed_s)} so far · about {_duration(report.eta_s)} left"
+            ),
         )
         now, last = time.perf_counter(), report.epoch == report.epochs
         if last or now - self._last_chart >= self.chart_interval_s:

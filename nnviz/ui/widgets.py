@@ -25,6 +25,21 @@ def bound(widget: Callable, label: str, *, key: str, value, **kwargs):
     return widget(label, key=widget_key, **kwargs)
 
 
+def state_widget(widget: Callable, label: str, state_key: str, **kwargs):
+    """Render ``widget`` bound to the session key ``state_key`` (see :mod:`nnviz.ui.state`).
+
+    The value is copied into ``state_key`` by an ``on_change`` callback, which Streamlit runs before
+    the script: everything drawn earlier in the run (the sidebar) already sees the new value.
+    """
+
+    def copy_to_state() -> None:
+        st.session_state[state_key] = st.session_state[f"w.{state_key}"]
+
+    return bound(
+        widget, label, key=state_key, value=st.session_state[state_key], on_change=copy_to_state, **kwargs
+    )
+
+
 def forget_widgets(prefix: str) -> None:
     """Drop widget states under ``prefix`` so they are seeded again from the values they show.
 
@@ -46,44 +61,95 @@ def layer_editor(ws: Workspace, dataset: Dataset) -> None:
     add_col, button_col, starter_col = st.columns([2, 1.3, 1.7], vertical_alignment="bottom")
     add_col.selectbox("New layer type", LAYER_KINDS, key=f"w.{dataset.key}.new_kind")
     button_col.button(
-        "➕ Add layer", key=f"{dataset.key}.add", on_click=_add_layer, args=(ws, dataset.key),
-        help="Inserted above the output layer; move it with ↑ ↓.", width="stretch",
+        "Add layer",
+        key=f"{dataset.key}.add",
+        on_click=_add_layer,
+        args=(ws, dataset.key),
+        icon=":material/add:",
+        help="Inserted above the output layer; move it with the arrows.",
+        width="stretch",
     )
     starter_col.button(
-        "↺ Load the starter network", key=f"{dataset.key}.starter", on_click=_load_starter,
-        args=(ws, dataset), width="stretch",
+        "Load the starter network",
+        icon=":material/restart_alt:",
+        key=f"{dataset.key}.starter",
+        on_click=_load_starter,
+        args=(ws, dataset),
+        width="stretch",
     )
 
 
 def _layer_row(ws: Workspace, dataset: Dataset, position: int, row: LayerRow, *, is_output: bool) -> None:
     prefix = f"{dataset.key}.{row.id}"
     layer = row.layer
-    number, kind_col, first_col, second_col, up, down, remove = st.columns(
-        [0.9, 2, 2, 2, 0.5, 0.5, 0.5], vertical_alignment="bottom"
+    number, kind_col, first_col, second_col, tools_col = st.columns(
+        [0.6, 2, 2, 2, 2], vertical_alignment="bottom"
     )
-    number.markdown(f"**{position + 1}**" + ("  \noutput" if is_output else ""))
-    kind = bound(kind_col.selectbox, "Layer type", key=f"{prefix}.kind", value=layer.kind, options=LAYER_KINDS)
+    number.markdown(f"**{position + 1}**")
+    kind = bound(
+        kind_col.selectbox,
+        "Output layer type" if is_output else "Layer type",
+        key=f"{prefix}.kind",
+        value=layer.kind,
+        options=LAYER_KINDS,
+    )
     changes: dict[str, object] = {"kind": kind}
     if kind == "Dense":
-        changes["units"] = bound(first_col.number_input, "Units", key=f"{prefix}.units", value=layer.units,
-                                 min_value=1, max_value=100_000, step=1)
+        changes["units"] = bound(
+            first_col.number_input,
+            "Units",
+            key=f"{prefix}.units",
+            value=layer.units,
+            min_value=1,
+            max_value=100_000,
+            step=1,
+        )
     if kind in ("Dense", "Activation"):
-        changes["activation"] = bound(second_col.selectbox, "Activation", key=f"{prefix}.activation",
-                                      value=layer.activation, options=ACTIVATIONS)
+        changes["activation"] = bound(
+            second_col.selectbox,
+            "Activation",
+            key=f"{prefix}.activation",
+            value=layer.activation,
+            options=ACTIVATIONS,
+        )
     if kind == "Dropout":
-        changes["rate"] = bound(first_col.number_input, "Rate (fraction dropped)", key=f"{prefix}.rate",
-                                value=layer.rate, min_value=0.0, max_value=0.95, step=0.05)
+        changes["rate"] = bound(
+            first_col.number_input,
+            "Rate (fraction dropped)",
+            key=f"{prefix}.rate",
+            value=layer.rate,
+            min_value=0.0,
+            max_value=0.95,
+            step=0.05,
+        )
     if kind == "Rescaling":
-        changes["scale"] = bound(first_col.number_input, "Scale", key=f"{prefix}.scale", value=layer.scale,
-                                 format="%.6f", step=0.001)
-        changes["offset"] = bound(second_col.number_input, "Offset", key=f"{prefix}.offset",
-                                  value=layer.offset, step=0.1)
+        changes["scale"] = bound(
+            first_col.number_input,
+            "Scale",
+            key=f"{prefix}.scale",
+            value=layer.scale,
+            format="%.6f",
+            step=0.001,
+        )
+        changes["offset"] = bound(
+            second_col.number_input, "Offset", key=f"{prefix}.offset", value=layer.offset, step=0.1
+        )
     ws.set_layer(position, **changes)
-    up.button("↑", key=f"{prefix}.up", on_click=_move, args=(ws, position, -1), disabled=position == 0,
-              help="Move up")
-    down.button("↓", key=f"{prefix}.down", on_click=_move, args=(ws, position, 1), disabled=is_output,
-                help="Move down")
-    remove.button("✕", key=f"{prefix}.remove", on_click=_remove, args=(ws, position), help="Remove this layer")
+    with tools_col, st.container(horizontal=True, gap="small", vertical_alignment="bottom"):
+        for name, icon, action, args, disabled in (
+            ("up", ":material/arrow_upward:", _move, (ws, position, -1), position == 0),
+            ("down", ":material/arrow_downward:", _move, (ws, position, 1), is_output),
+            ("remove", ":material/delete:", _remove, (ws, position), False),
+        ):
+            st.button(
+                "",
+                icon=icon,
+                key=f"{prefix}.{name}",
+                on_click=action,
+                args=args,
+                disabled=disabled,
+                help={"up": "Move up", "down": "Move down", "remove": "Remove this layer"}[name],
+            )
 
 
 def _move(ws: Workspace, position: int, delta: int) -> None:
@@ -103,7 +169,10 @@ def _add_layer(ws: Workspace, dataset_key: str) -> None:
 def _load_starter(ws: Workspace, dataset: Dataset) -> None:
     starter = Workspace.starter(dataset)
     ws.rows, ws.loss, ws.optimizer, ws.learning_rate = (
-        starter.rows, starter.loss, starter.optimizer, starter.learning_rate
+        starter.rows,
+        starter.loss,
+        starter.optimizer,
+        starter.learning_rate,
     )
     forget_widgets(dataset.key)
 
@@ -112,17 +181,35 @@ def compile_settings(ws: Workspace, dataset: Dataset) -> None:
     """Loss, optimizer and learning rate of ``ws``, plus a button for the task's suggested output."""
     head, loss = suggested_head(dataset.target)
     loss_col, optimizer_col, rate_col = st.columns(3)
-    ws.loss = bound(loss_col.selectbox, "Loss", key=f"{dataset.key}.loss", value=ws.loss,
-                    options=list(LOSS_LABELS), format_func=LOSS_LABELS.get,
-                    help="Hinge treats the two classes as labels −1 and +1 (Keras converts 0/1 itself).")
-    ws.optimizer = bound(optimizer_col.selectbox, "Optimizer", key=f"{dataset.key}.optimizer",
-                         value=ws.optimizer, options=OPTIMIZERS)
+    ws.loss = bound(
+        loss_col.selectbox,
+        "Loss",
+        key=f"{dataset.key}.loss",
+        value=ws.loss,
+        options=list(LOSS_LABELS),
+        format_func=LOSS_LABELS.get,
+        help="Hinge treats the two classes as labels −1 and +1 (Keras converts 0/1 itself).",
+    )
+    ws.optimizer = bound(
+        optimizer_col.selectbox,
+        "Optimizer",
+        key=f"{dataset.key}.optimizer",
+        value=ws.optimizer,
+        options=OPTIMIZERS,
+    )
     rates = sorted({*LEARNING_RATES, ws.learning_rate})
-    ws.learning_rate = bound(rate_col.select_slider, "Learning rate", key=f"{dataset.key}.learning_rate",
-                             value=ws.learning_rate, options=rates)
+    ws.learning_rate = bound(
+        rate_col.select_slider,
+        "Learning rate",
+        key=f"{dataset.key}.learning_rate",
+        value=ws.learning_rate,
+        options=rates,
+    )
     st.button(
         f"Use the suggested output for this task: {head.label()} with {LOSS_LABELS[loss].lower()}",
-        key=f"{dataset.key}.suggest", on_click=_use_suggested_head, args=(ws, dataset),
+        key=f"{dataset.key}.suggest",
+        on_click=_use_suggested_head,
+        args=(ws, dataset),
     )
 
 
@@ -140,6 +227,6 @@ def _use_suggested_head(ws: Workspace, dataset: Dataset) -> None:
 def show_problems(problems: Sequence[str], *, fix_page: str | None = None) -> None:
     """Each problem as an error box, with a link to the page where it can be fixed."""
     for problem in problems:
-        st.error(problem, icon="✋")
+        st.error(problem, icon=":material/error:")
     if fix_page:
-        st.page_link(fix_page, label="Fix it on the Build page", icon="🧱")
+        st.page_link(fix_page, label="Fix it on the Build page", icon=":material/layers:")

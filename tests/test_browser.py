@@ -1,0 +1,285 @@
+"""End-to-end: click through the running app in headless Chromium, as a new user would.
+
+Starts ``streamlit run app.py`` on a free port, then walks Start → Data (two moons) → Build (first
+layer to 12 units) → Train (5 epochs) → Inspect, checking what each page must show. Full-page
+screenshots of every step (and of a failure) go to ``test-artifacts/browser/``, with the server log.
+
+Run only this with ``pytest -m browser``; deselect it with ``-m "not browser"``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+if not CHROMIUM.exists():
+    pytest.skip(f"Debian's chromium is not installed at {CHROMIUM}", allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
+expect = sync_api.expect
+
+REPO = Path(__file__).resolve().parents[1]
+ARTIFACTS = REPO / "test-artifacts" / "browser"
+SERVER_START_S = 60
+STEP_MS = 30_000  # an ordinary rerun
+TRAIN_MS = 90_000  # the first Train visit imports TensorFlow, then 5 epochs
+MOONS = "Two moons (2-D, two classes)"
+IRIS = "Iris flowers (4 features, three classes)"
+MOONS_DENSE_LAYERS = 3  # the starter network for two moons: Dense 8, Dense 8, Dense 1
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url():
+    """The base URL of a fresh ``streamlit run app.py``; stopped when the module's tests are done."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for old in ARTIFACTS.glob("*.png"):  # screenshots of an earlier run would mislead
+        old.unlink()
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    with open(ARTIFACTS / "server.log", "w") as log:
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                "app.py",
+                "--server.headless=true",
+                f"--server.port={port}",
+                "--browser.gatherUsageStats=false",
+                "--server.fileWatcherType=none",
+            ],
+            cwd=REPO,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        try:
+            _wait_healthy(server, url)
+            yield url
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+
+
+def _wait_healthy(server: subprocess.Popen, url: str) -> None:
+    deadline = time.monotonic() + SERVER_START_S
+    while True:
+        if server.poll() is not None:
+            pytest.fail(f"streamlit exited with code {server.returncode}; see {ARTIFACTS / 'server.log'}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.read().decode().strip() == "ok":
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail(
+                f"streamlit did not report healthy within {SERVER_START_S} s; see {ARTIFACTS / 'server.log'}"
+            )
+        time.sleep(0.25)
+
+
+@pytest.fixture(scope="module")
+def page():
+    """One Chromium tab, 1600 × 1000, shared by the ordered steps below."""
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        try:
+            tab = browser.new_page(viewport={"width": 1600, "height": 1000})
+            tab.set_default_timeout(STEP_MS)
+            yield tab
+        finally:
+            browser.close()
+
+
+def _screenshot(page, name: str) -> None:
+    """A full-page screenshot.
+
+    Streamlit scrolls its main area inside the window, so the window is first made as tall as that
+    content (then restored); a plain ``full_page=True`` would only capture the first screen.
+    """
+    size = page.viewport_size
+    height = page.evaluate(
+        """() => Math.max(document.documentElement.scrollHeight,
+               ...[...document.querySelectorAll('[data-testid="stMain"], [data-testid="stAppViewContainer"],'
+                   + ' [data-testid="stMainBlockContainer"], section.main')].map(e => e.scrollHeight))"""
+    )
+    page.set_viewport_size(
+        {"width": size["width"], "height": max(size["height"], min(int(height) + 40, 12_000))}
+    )
+    try:
+        page.wait_for_timeout(400)  # let plotly re-lay itself out for the taller window
+        page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+    finally:
+        page.set_viewport_size(size)
+
+
+def _wait_idle(page, timeout: int = STEP_MS) -> None:
+    """Wait until Streamlit has no script run in progress (its status widget says so while it runs)."""
+    page.wait_for_function(
+        """() => !document.querySelector('[data-testid="stStatusWidget"]')
+                 || !/running|stop/i.test(document.querySelector('[data-testid="stStatusWidget"]').innerText)""",
+        timeout=timeout,
+    )
+
+
+def _go(page, title: str) -> None:
+    """Click a page in the sidebar's navigation."""
+    page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=title, exact=True).click()
+
+
+def _choose(page, label: str, option: str) -> None:
+    """Pick ``option`` in the selectbox labelled ``label``: open it, click the option in the list."""
+    page.get_by_role("combobox", name=label, exact=True).click()
+    page.get_by_role("listbox").get_by_role("option", name=option, exact=True).click()
+
+
+def _type_number(page, label: str, value: int, *, nth: int = 0) -> None:
+    field = page.get_by_label(label, exact=True).nth(nth)
+    field.fill(str(value))
+    field.press("Enter")
+    expect(field).to_have_value(str(value))
+
+
+def _no_exceptions(page) -> None:
+    expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+
+
+def test_click_through_the_app(app_url, page):
+    step = ["start"]  # the step in progress, named in the failure screenshot
+    try:
+        _click_through(app_url, page, step)
+    except BaseException:
+        _screenshot(page, f"failure-during-{step[0]}.png")
+        raise
+
+
+def _click_through(app_url: str, page, step: list[str]) -> None:
+    main = page.locator('[data-testid="stMain"]')
+
+    # Start page: the title and a link to each of the four steps.
+    page.goto(app_url)
+    expect(page.get_by_role("heading", name="nnviz")).to_be_visible(timeout=STEP_MS)
+    expect(page.get_by_text("See a real Keras neural network learn")).to_be_visible()
+    for title in ("1 · Data", "2 · Build", "3 · Train", "4 · Inspect"):
+        expect(main.get_by_role("link", name=title)).to_be_visible()
+    _wait_idle(page)
+    _no_exceptions(page)
+    _screenshot(page, "01-home.png")
+
+    # 1 · Data: switch to iris and back to two moons (the default), as a curious user would.
+    step[0] = "data"
+    _go(page, "1 · Data")
+    expect(page.get_by_role("heading", name="Data")).to_be_visible()
+    _choose(page, "Dataset", IRIS)
+    expect(main.get_by_text("3 classes", exact=True)).to_be_visible()
+    _choose(page, "Dataset", MOONS)
+    expect(main.get_by_text("2 classes", exact=True)).to_be_visible()
+    expect(page.get_by_label("Number of points")).to_have_count(1)  # the moons-only sliders are back
+    expect(page.get_by_role("combobox", name="Dataset")).to_have_value(MOONS)
+    expect(page.get_by_role("heading", name="Two features against each other")).to_be_visible()
+    scatter = main.locator('[data-testid="stPlotlyChart"]').first
+    expect(scatter).to_be_visible()
+    expect(scatter.locator(".scatterlayer .point").first).to_be_attached()  # points are drawn
+    _wait_idle(page)
+    _no_exceptions(page)
+    _screenshot(page, "02-data-moons.png")
+
+    # 2 · Build: widen the first hidden layer to 12 units.
+    step[0] = "build"
+    _go(page, "2 · Build")
+    expect(page.get_by_role("heading", name="Build")).to_be_visible()
+    expect(page.locator('[data-testid="stSidebar"]').get_by_text(f"Dataset: {MOONS}")).to_be_visible()
+    expect(page.get_by_label("Units", exact=True)).to_have_count(MOONS_DENSE_LAYERS)
+    _type_number(page, "Units", 12)
+    code = main.locator('[data-testid="stCode"]').filter(has_text="keras.Sequential")
+    expect(code).to_contain_text("layers.Dense(units=12", timeout=STEP_MS)
+    expect(page.get_by_role("heading", name="Keras code")).to_be_visible()
+    expect(main.get_by_text("Ready to train.")).to_be_visible()
+    # 2 inputs × 12 + 12, then 12 × 8 + 8, then 8 + 1: 36 + 104 + 9 parameters.
+    expect(main.get_by_text("Total: 149 parameters")).to_be_visible()
+    _wait_idle(page)
+    _no_exceptions(page)
+    _screenshot(page, "03-build.png")
+
+    # 3 · Train: 5 epochs.
+    step[0] = "train"
+    _go(page, "3 · Train")
+    train_button = page.get_by_role("button", name="Train", exact=True)
+    expect(train_button).to_be_visible(timeout=TRAIN_MS)  # after "Starting Keras…"
+    expect(main.get_by_text("Not trained yet.")).to_be_visible()
+    expect(main.get_by_text(re.compile(r"Dense\(12, relu\) → Dense\(8, relu\) → Dense\(1, "))).to_be_visible()
+    _wait_idle(page, TRAIN_MS)
+    _type_number(page, "Epochs", 5)
+    _wait_idle(page)
+    train_button.click()
+    done = main.get_by_text(re.compile(r"^Done: 5 epochs trained in total"))
+    expect(done).to_be_visible(timeout=TRAIN_MS)
+    expect(main.get_by_text(re.compile(r"Epoch 5 of 5"))).to_be_visible()
+    expect(main.get_by_text("5 epochs trained so far.", exact=True)).to_be_visible()  # the status, updated
+    expect(page.get_by_role("heading", name="Decision boundary")).to_be_visible()
+    charts = main.locator('[data-testid="stPlotlyChart"]')
+    expect(charts.nth(1)).to_be_visible()  # the loss chart and the boundary: at least two
+    assert charts.count() >= 2
+    expect(main.get_by_role("link", name="Inspect the trained network")).to_be_visible()
+    _wait_idle(page)
+    _no_exceptions(page)
+    _screenshot(page, "04-train-done.png")
+
+    # 4 · Inspect: numpy and Keras agree at every layer, and there is a prediction.
+    step[0] = "inspect"
+    _go(page, "4 · Inspect")
+    expect(page.get_by_role("heading", name=re.compile(r"^Prediction: "))).to_be_visible(timeout=TRAIN_MS)
+    expect(main.get_by_text("has not been trained yet")).to_have_count(0)
+    expect(main.get_by_text(re.compile(r"they agree$"))).to_have_count(MOONS_DENSE_LAYERS)
+    expect(main.get_by_text("they differ")).to_have_count(0)
+    _wait_idle(page)
+    _no_exceptions(page)
+    _screenshot(page, "05-inspect.png")
+
+
+# After the walk-through: the sidebar follows a dataset change in the same rerun.
+
+
+def test_sidebar_names_the_dataset_just_chosen(app_url, page):
+    _go(page, "1 · Data")
+    expect(page.get_by_role("combobox", name="Dataset")).to_have_value(MOONS, timeout=STEP_MS)
+    _choose(page, "Dataset", IRIS)
+    expect(page.locator('[data-testid="stMain"]').get_by_text("3 classes", exact=True)).to_be_visible()
+    _wait_idle(page)
+    expect(page.locator('[data-testid="stSidebar"]').get_by_text(f"Dataset: {IRIS}")).to_be_visible(
+        timeout=2_000
+    )
