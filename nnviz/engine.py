@@ -90,18 +90,13 @@ def train(
         if on_epoch_end is not None:
             on_epoch_end(report)
 
-    try:
-        model.fit(
-            X,
-            y,
-            epochs=epochs,
-            batch_size=batch_size,
-            validation_split=validation_split,
-            callbacks=[_ReportEachEpoch(epochs, record)],
-            verbose=0,
-        )
-    finally:
-        # fit() caches its validation iterator and drops it only when it ends normally; after an
-        # interruption (Stop) the next fit would silently validate on the old rows.
-        model._eval_epoch_iterator = None
+    model.fit(
+        X,
+        y,
+        epochs=epochs,
+        batch_size=batch_size,
+        validation_split=validation_split,
+        callbacks=[_ReportEachEpoch(epochs, record)],
+        verbose=0,
+    )
     return records

@@ -271,6 +271,28 @@ def _click_through(app_url: str, page, step: list[str]) -> None:
     _screenshot(page, "05-inspect.png")
 
 
+# After the walk-through: Stop interrupts a long run and keeps every finished epoch.
+
+
+def test_stop_keeps_the_finished_epochs(app_url, page):
+    main = page.locator('[data-testid="stMain"]')
+    _go(page, "3 · Train")
+    _wait_idle(page, TRAIN_MS)
+    _type_number(page, "Epochs", 400)
+    _wait_idle(page)
+    main.get_by_role("button", name="Train", exact=True).click()
+    expect(main.get_by_text(re.compile(r"^Epoch \d+ of 400"))).to_be_visible(timeout=TRAIN_MS)
+    main.get_by_role("button", name="Stop", exact=True).click()
+    stopped = main.get_by_text(re.compile(r"^Training stopped after epoch \d+"))
+    expect(stopped).to_be_visible()
+    epochs = int(re.search(r"epoch (\d+)", stopped.inner_text()).group(1))
+    assert 5 < epochs < 405  # some of the 400 ran on top of the walk-through's 5, not all
+    expect(main.get_by_text(f"{epochs} epochs trained so far.", exact=True)).to_be_visible()
+    _wait_idle(page)
+    _no_exceptions(page)
+    _screenshot(page, "06-train-stopped.png")
+
+
 # After the walk-through: the sidebar follows a dataset change in the same rerun.
 
 
