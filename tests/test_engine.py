@@ -1,11 +1,14 @@
-"""Training: per-epoch reports, continuing, and interruption that keeps a consistent model."""
+"""Training engine: the same maths as model.fit, reports per epoch, and a job that pauses cleanly."""
+
+import math
+import threading
 
 import numpy as np
 import pytest
 
 from nnviz.build import build_model
-from nnviz.datasets import load_two_moons
-from nnviz.engine import EpochReport, train
+from nnviz.datasets import load_iris_data, load_two_moons
+from nnviz.engine import EpochReport, Trainer, TrainingJob, train
 from nnviz.spec import LayerSpec, ModelSpec
 
 MOONS_SPEC = ModelSpec(
@@ -15,6 +18,16 @@ MOONS_SPEC = ModelSpec(
     "adam",
     0.05,
 )
+IRIS_SPEC = ModelSpec(
+    (4,),
+    (LayerSpec("Dense", 8), LayerSpec("Dense", 3, "softmax")),
+    "sparse_categorical_crossentropy",
+    "sgd",
+    0.1,
+)
+REGRESSION_SPEC = ModelSpec(
+    (4,), (LayerSpec("Dense", 8), LayerSpec("Dense", 1, "linear")), "mse", "rmsprop", 0.01
+)
 
 
 @pytest.fixture(scope="module")
@@ -22,82 +35,173 @@ def moons():
     return load_two_moons(200, noise=0.1, random_state=0)
 
 
-def test_reports_every_epoch_with_train_and_validation_metrics(moons):
+@pytest.mark.parametrize("spec", [MOONS_SPEC, IRIS_SPEC, REGRESSION_SPEC], ids=["bce", "scce", "mse"])
+def test_same_numbers_as_model_fit_on_identical_batches(spec):
+    """Without shuffling both see the same batches: every metric of every epoch must agree."""
+    data = load_iris_data() if spec.input_shape == (4,) else load_two_moons(200)
+    y = data.y_train.astype("float32") if spec.loss == "mse" else data.y_train
+    keras_history = (
+        build_model(spec, seed=0)
+        .fit(data.X_train, y, epochs=3, batch_size=16, validation_split=0.2, shuffle=False, verbose=0)
+        .history
+    )
+    ours = Trainer(
+        build_model(spec, seed=0), data.X_train, y, batch_size=16, validation_split=0.2, shuffle=False
+    )
+    history = ours.run(3)
+    assert set(history[0]) == set(keras_history)
+    for name, values in keras_history.items():
+        np.testing.assert_allclose([epoch[name] for epoch in history], values, rtol=1e-5, atol=1e-6)
+
+
+def test_every_epoch_sees_every_training_row_once_in_a_new_order(moons):
+    trainer = Trainer(
+        build_model(MOONS_SPEC), moons.X_train, moons.y_train, batch_size=32, validation_split=0.25
+    )
+    batches = [x.numpy() for x, _ in trainer.dataset().take(2 * trainer.steps_per_epoch)]
+    assert len(batches[trainer.steps_per_epoch - 1]) == (trainer.n_train % 32 or 32)  # a short last batch
+    first, second = (
+        np.concatenate(batches[k * trainer.steps_per_epoch : (k + 1) * trainer.steps_per_epoch])
+        for k in range(2)
+    )
+    rows = moons.X_train[: trainer.n_train]
+    for epoch in (first, second):
+        np.testing.assert_array_equal(np.sort(epoch, axis=0), np.sort(rows, axis=0))
+    assert not np.array_equal(first, second)
+    again = Trainer(
+        build_model(MOONS_SPEC), moons.X_train, moons.y_train, batch_size=32, validation_split=0.25
+    )
+    np.testing.assert_array_equal(next(iter(again.dataset()))[0].numpy(), batches[0])  # same seed, same order
+
+
+def test_validation_rows_are_the_last_ones_as_in_model_fit(moons):
+    trainer = Trainer(
+        build_model(MOONS_SPEC), moons.X_train, moons.y_train, batch_size=16, validation_split=0.25
+    )
+    history = trainer.run(2)
+    held_out = slice(int(math.floor(len(moons.X_train) * 0.75)), None)
+    expected = trainer.model.evaluate(
+        moons.X_train[held_out], moons.y_train[held_out], verbose=0, return_dict=True
+    )
+    assert history[-1]["val_loss"] == pytest.approx(expected["loss"], rel=1e-5)
+    assert history[-1]["val_accuracy"] == pytest.approx(expected["accuracy"], rel=1e-6)
+
+
+def test_reports_every_epoch_and_continues_from_current_weights(moons):
     model = build_model(MOONS_SPEC, seed=0)
     reports: list[EpochReport] = []
-    history = train(
-        model,
-        moons.X_train,
-        moons.y_train,
-        epochs=4,
-        batch_size=16,
-        validation_split=0.25,
-        on_epoch_end=reports.append,
-    )
-    assert [r.epoch for r in reports] == [1, 2, 3, 4] and {r.epochs for r in reports} == {4}
-    assert set(history[0]) == {"loss", "accuracy", "val_loss", "val_accuracy"}
-    assert [r.logs for r in reports] == history
-    assert reports[-1].eta_s == 0 and reports[0].eta_s >= 0
-
-
-def test_validation_loss_is_measured_on_the_last_rows(moons):
-    model = build_model(MOONS_SPEC, seed=0)
-    history = train(model, moons.X_train, moons.y_train, epochs=2, batch_size=16, validation_split=0.25)
-    held_out = slice(int(len(moons.X_train) * 0.75), None)
-    expected = model.evaluate(moons.X_train[held_out], moons.y_train[held_out], verbose=0, return_dict=True)
-    assert history[-1]["val_loss"] == pytest.approx(expected["loss"], rel=1e-5)
-
-
-def test_training_learns_and_continues_from_current_weights(moons):
-    model = build_model(MOONS_SPEC, seed=0)
-    first = train(model, moons.X_train, moons.y_train, epochs=30, batch_size=16)
-    second = train(model, moons.X_train, moons.y_train, epochs=5, batch_size=16)
+    first = train(model, moons.X_train, moons.y_train, epochs=30, batch_size=16, on_epoch_end=reports.append)
+    assert [r.epoch for r in reports] == list(range(1, 31)) and {r.epochs for r in reports} == {30}
+    assert [r.logs for r in reports] == first and reports[-1].eta_s == 0
+    second = train(model, moons.X_train, moons.y_train, epochs=2, batch_size=16)
     assert first[-1]["loss"] < first[0]["loss"] * 0.8
     assert second[0]["loss"] < first[0]["loss"]  # the second run did not start from scratch
 
 
-class _Interrupt(Exception):
-    pass
+def test_should_stop_ends_the_run_after_the_current_epoch(moons):
+    trainer = Trainer(build_model(MOONS_SPEC), moons.X_train, moons.y_train, batch_size=16)
+    history = trainer.run(10, should_stop=lambda: trainer.epochs_done >= 3)
+    assert len(history) == 3 and trainer.epochs_done == 3
 
 
-def test_interrupting_from_a_report_keeps_the_last_finished_epoch(moons):
-    model = build_model(MOONS_SPEC, seed=0)
-    snapshots = []
-
-    def stop_after_two(report: EpochReport):
-        snapshots.append(model.get_weights())
-        if report.epoch == 2:
-            raise _Interrupt  # as Streamlit's rerun does when Stop is pressed
-
-    with pytest.raises(_Interrupt):
-        train(
-            model,
-            moons.X_train,
-            moons.y_train,
-            epochs=10,
-            batch_size=16,
-            validation_split=0.2,
-            on_epoch_end=stop_after_two,
-        )
-    for now, then in zip(model.get_weights(), snapshots[-1]):
-        np.testing.assert_array_equal(now, then)
-
-    # The next run validates on its own rows, not on rows cached by the interrupted one.
-    other = load_two_moons(200, noise=0.3, random_state=5)
-    history = train(model, other.X_train, other.y_train, epochs=1, batch_size=16, validation_split=0.2)
-    rows = slice(int(len(other.X_train) * 0.8), None)
-    expected = model.evaluate(other.X_train[rows], other.y_train[rows], verbose=0, return_dict=True)
-    assert history[-1]["val_loss"] == pytest.approx(expected["loss"], rel=1e-5)
+@pytest.mark.parametrize(
+    ("kwargs", "fragment"),
+    [
+        ({"validation_split": 1.0}, "must be in \\[0, 1\\)"),
+        ({"validation_split": -0.1}, "must be in \\[0, 1\\)"),
+        ({"batch_size": 0}, "batch_size=0"),
+    ],
+)
+def test_bad_settings_say_what_to_use(moons, kwargs, fragment):
+    with pytest.raises(ValueError, match=fragment):
+        Trainer(build_model(MOONS_SPEC), moons.X_train, moons.y_train, **{"batch_size": 8, **kwargs})
 
 
-@pytest.mark.parametrize("split", [-0.1, 1.0])
-def test_bad_validation_split_says_what_to_use(moons, split):
-    with pytest.raises(ValueError, match="must be in \\[0, 1\\)"):
-        train(
-            build_model(MOONS_SPEC),
-            moons.X_train,
-            moons.y_train,
-            epochs=1,
-            batch_size=8,
-            validation_split=split,
-        )
+def _job(moons, **kwargs) -> TrainingJob:
+    trainer = Trainer(
+        build_model(MOONS_SPEC, seed=0), moons.X_train, moons.y_train, batch_size=16, validation_split=0.2
+    )
+    return TrainingJob(trainer, [], **kwargs)
+
+
+def test_job_pauses_between_epochs_and_resumes_with_the_epochs_left(moons):
+    job = _job(moons)
+    paused_at = threading.Event()
+    weights_at_report = []
+
+    def renderer(model):  # runs in the training thread, between epochs
+        weights_at_report.append([w.copy() for w in model.get_weights()])
+        if len(job.history) >= 3:
+            job.pause()
+            paused_at.set()
+        return len(job.history)
+
+    job.renderer, job.render_interval_s = renderer, 0.0
+    job.start(50)
+    job.join(60)
+    progress = job.progress()
+    assert progress.state == "paused" and paused_at.is_set()
+    done = len(job.history)
+    assert 3 <= done < 50 and progress.remaining == 50 - done and progress.epoch == done
+    for now, then in zip(job.trainer.model.get_weights(), weights_at_report[-1]):
+        np.testing.assert_array_equal(now, then)  # the model holds the last finished epoch's weights
+    job.renderer = None
+    job.resume()
+    job.join(120)
+    assert job.progress().state == "finished" and len(job.history) == 50
+
+
+def test_job_stop_drops_the_rest_and_step_runs_one_epoch(moons):
+    job = _job(moons)
+    job.start(1)
+    job.join(60)
+    assert job.progress().state == "finished" and len(job.history) == 1
+    job.renderer = lambda model: job.stop()
+    job.render_interval_s = 0.0
+    job.start(20)
+    job.join(60)
+    progress = job.progress()
+    assert progress.state == "stopped" and progress.remaining == 0 and len(job.history) == 2
+    with pytest.raises(ValueError):
+        job.start(0)
+
+
+def test_job_pauses_by_itself_when_nobody_watches(moons):
+    job = _job(moons, idle_pause_s=0.0)
+    job.start(200)
+    job.join(60)
+    progress = job.progress()
+    assert progress.state == "paused" and "nobody was watching" in progress.message
+    assert len(job.history) < 200
+
+
+def test_job_stops_when_the_loss_blows_up(moons):
+    spec = ModelSpec(
+        (2,), (LayerSpec("Dense", 8, "linear"), LayerSpec("Dense", 1, "linear")), "mse", "sgd", 10.0
+    )
+    X = moons.X_train * 1000
+    job = TrainingJob(Trainer(build_model(spec), X, moons.y_train.astype("float32"), batch_size=8), [])
+    job.start(30)
+    job.join(60)
+    progress = job.progress()
+    assert progress.state == "stopped" and "smaller learning rate" in progress.message
+    assert len(job.history) < 30
+
+
+def test_job_reports_a_failure_instead_of_dying_silently(moons):
+    job = _job(moons, render_interval_s=0.0)
+
+    def broken(model):
+        raise RuntimeError("renderer broke")
+
+    job.renderer = broken
+    job.start(3)
+    job.join(60)
+    progress = job.progress()
+    assert progress.state == "failed" and "renderer broke" in progress.message
+    job.renderer = None
+    job.start(100)
+    with pytest.raises(RuntimeError, match="already in progress"):
+        job.start(1)
+    job.stop()
+    job.join(60)
