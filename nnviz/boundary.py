@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from nnviz.datasets import Dataset
 from nnviz.predict import class_probabilities, network_outputs
 
 
@@ -66,3 +67,17 @@ def decision_boundary(
     probabilities = class_probabilities(network_outputs(model, points), loss)
     held = {k: float(X[:, k].mean()) for k in range(X.shape[1]) if k not in features}
     return BoundaryGrid(tuple(features), xs, ys, probabilities.reshape(resolution, resolution, -1), held)
+
+
+def outcome_rendering(model, *, dataset: Dataset, loss: str, features: tuple[int, int] | None):
+    """The numbers behind the Train page's outcome view for the model as it is now.
+
+    Returns:
+        A :class:`BoundaryGrid` over ``features`` for classification, ``(actual, predicted)`` test
+        targets for regression, or None when there is no plane to draw (images, or no features).
+    """
+    if dataset.task == "regression":
+        return dataset.y_test, network_outputs(model, dataset.X_test)[:, 0]
+    if features is None:
+        return None
+    return decision_boundary(model, dataset.X_train, loss, features=features)

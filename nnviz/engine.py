@@ -124,7 +124,9 @@ class Trainer:
             raise ValueError(f"batch_size={batch_size} must be at least 1, e.g. 32.")
         split_at = int(math.floor(len(X) * (1.0 - validation_split)))  # as keras' train_validation_split
         if split_at < 1:
-            raise ValueError(f"No training rows left after holding out {validation_split:.0%}; lower the split.")
+            raise ValueError(
+                f"No training rows left after holding out {validation_split:.0%}; lower the split."
+            )
         self.model, self.batch_size, self.shuffle, self.seed = model, batch_size, shuffle, seed
         self.n_train = split_at
         self.steps_per_epoch = math.ceil(split_at / batch_size)
@@ -137,7 +139,9 @@ class Trainer:
         rows = tf.data.Dataset.from_tensor_slices(self._rows)
         if self.shuffle:
             # A run that resumes after a pause continues the sequence of shuffles, not repeats it.
-            rows = rows.shuffle(self.n_train, seed=self.seed + self.epochs_done, reshuffle_each_iteration=True)
+            rows = rows.shuffle(
+                self.n_train, seed=self.seed + self.epochs_done, reshuffle_each_iteration=True
+            )
         return rows.batch(self.batch_size).repeat().prefetch(tf.data.AUTOTUNE)
 
     def run(
@@ -271,7 +275,9 @@ class TrainingJob:
             self._request, self._message = None, None
             self._state, self._epoch, self._epochs, self._remaining = "running", 0, epochs, epochs
             self._started, self._last_seen = time.perf_counter(), time.monotonic()
-            self._thread = threading.Thread(target=self._run, args=(epochs,), name="nnviz-training", daemon=True)
+            self._thread = threading.Thread(
+                target=self._run, args=(epochs,), name="nnviz-training", daemon=True
+            )
             self._thread.start()
 
     def resume(self) -> None:
@@ -284,8 +290,12 @@ class TrainingJob:
         self._request = "pause"
 
     def stop(self) -> None:
-        """Stop after the current epoch; the epochs left are dropped."""
-        self._request = "stop"
+        """Stop after the current epoch, or end a paused run; the epochs left are dropped."""
+        with self._lock:
+            if self.running:
+                self._request = "stop"
+            elif self._state == "paused":
+                self._state, self._remaining, self._message = "stopped", 0, None
 
     def join(self, timeout: float | None = None) -> None:
         """Wait for the current run to end (after :meth:`pause` or :meth:`stop`, within one epoch)."""
@@ -305,8 +315,14 @@ class TrainingJob:
             self._last_seen = time.monotonic()
             end = time.perf_counter() if self._state == "running" else self._finished
             return Progress(
-                self._state, self._epoch, self._epochs, max(end - self._started, 0.0) if self._started else 0.0,
-                self._remaining, self._rendering, self._rendering_epoch, self._message,
+                self._state,
+                self._epoch,
+                self._epochs,
+                max(end - self._started, 0.0) if self._started else 0.0,
+                self._remaining,
+                self._rendering,
+                self._rendering_epoch,
+                self._message,
             )
 
     def _run(self, epochs: int) -> None:

@@ -24,9 +24,14 @@ with st.spinner("Starting Keras…"):
     from nnviz.predict import class_probabilities, misclassified_indices
     from nnviz.trace import layer_trace
     from nnviz.ui.inspect_view import show_layer_step, show_values
-    from nnviz.ui.training import ensure_model
+    from nnviz.ui.training import ensure_model, halt_training
 
 ensure_model(ws, spec, seed=session[state.SEED])
+if halt_training(ws):
+    st.info(
+        "Training was paused so that you follow one fixed set of weights; resume it on the Train page.",
+        icon=":material/pause_circle:",
+    )
 if not ws.history:
     st.warning(
         "This model has not been trained yet, so its weights are random. Train it first to follow "

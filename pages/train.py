@@ -1,4 +1,4 @@
-"""Step 3: train the model with a live chart and a live decision boundary."""
+"""Step 3: train the model with a live chart and a live decision boundary; play, pause, step, stop."""
 
 import streamlit as st
 
@@ -22,10 +22,9 @@ if problems:
 
 # TensorFlow is imported only from here on: the pages before this one stay quick to open.
 with st.spinner("Starting Keras…"):
-    from nnviz.engine import train
-    from nnviz.ui.training import LiveView, ensure_model, reset_model
+    from nnviz.ui import training
 
-rebuilt_note = ensure_model(ws, spec, seed=session[state.SEED])
+rebuilt_note = training.ensure_model(ws, spec, seed=session[state.SEED])
 if rebuilt_note:
     st.info(rebuilt_note, icon=":material/refresh:")
 st.caption(
@@ -41,7 +40,7 @@ state_widget(
     min_value=1,
     max_value=1000,
     step=10,
-    help="Passes over the training rows.",
+    help="Passes over the training rows for each press of Train.",
 )
 state_widget(
     batch_col.selectbox,
@@ -57,7 +56,8 @@ state_widget(
     min_value=0.0,
     max_value=0.5,
     step=0.05,
-    help="Fraction of the training rows (taken from the end, as model.fit does) held out to watch overfitting.",
+    help="Fraction of the training rows (the last ones, as model.fit takes them) held out "
+    "to watch for overfitting.",
 )
 
 features = None
@@ -85,55 +85,38 @@ if dataset.class_names and not dataset.is_image:
             st.warning("Pick two different features to see the boundary.")
             features = None
 
-train_col, stop_col, reset_col, status_col = st.columns([1, 1, 1, 3], vertical_alignment="center")
-start = train_col.button(
-    "Train", icon=":material/play_arrow:", type="primary", key="train.start", width="stretch"
-)
-stop = stop_col.button("Stop", icon=":material/stop:", key="train.stop", width="stretch")
-reset = reset_col.button("Reset weights", icon=":material/restart_alt:", key="train.reset", width="stretch")
-status = status_col.empty()
+job = training.training_job(ws, dataset)
+job.renderer = training.renderer_for(dataset, spec, features)
+progress = job.progress()
+running, paused = job.running, progress.state == "paused"
+if running and job.trainer.batch_size != session[state.BATCH_SIZE]:
+    st.caption("The new batch size and validation split apply from the next run.")
+training.control_buttons(ws, dataset, spec, progress, running=running)
 
-# A click on any widget during training reruns this script, which interrupts the running fit.
-if ws.training:
-    ws.training = False
+if progress.message:
+    (st.error if progress.state == "failed" else st.warning)(progress.message, icon=":material/warning:")
+elif paused:
     st.info(
-        f"Training stopped after epoch {len(ws.history)}; the model keeps those weights. "
-        "Press Train to continue from here.",
+        f"Paused after epoch {progress.epoch} of {progress.epochs}; the model keeps the weights of "
+        "that epoch.",
         icon=":material/pause_circle:",
     )
-elif stop:
-    st.info("Nothing is training right now.")
-if reset:
-    reset_model(ws, spec, seed=session[state.SEED])
-    st.toast("Weights re-initialised from the seed; history cleared.", icon=":material/restart_alt:")
-
-
-def show_status() -> None:
-    status.markdown(f"**{len(ws.history)} epochs trained so far.**" if ws.history else "Not trained yet.")
-
-
-show_status()
-view = LiveView(ws, dataset, features)
-view.draw()
-if start:
-    ws.training = True
-    try:
-        train(
-            ws.model,
-            dataset.X_train,
-            dataset.y_train,
-            epochs=session[state.EPOCHS],
-            batch_size=session[state.BATCH_SIZE],
-            validation_split=session[state.VALIDATION_SPLIT],
-            on_epoch_end=view.on_epoch_end,
-        )
-    except ValueError as err:
-        st.error(str(err))
-    ws.training = False
-    show_status()
+elif progress.state == "stopped":
+    st.info(
+        f"Stopped after epoch {progress.epoch} of {progress.epochs}; the model keeps those weights. "
+        "Press Train to continue from here.",
+        icon=":material/stop_circle:",
+    )
+elif progress.state == "finished" and not running:
     st.success(
-        f"Done: {len(ws.history)} epochs trained in total. Press Train to continue, "
-        "or step through one input on the Inspect page.",
+        f"Done: {progress.epoch} epochs in {progress.elapsed_s:.1f} s ({len(ws.history)} in total). "
+        "Press Train to continue, or follow one input on the Inspect page.",
         icon=":material/check_circle:",
     )
     st.page_link("pages/inspect.py", label="Inspect the trained network", icon=":material/biotech:")
+
+view = training.LiveView(ws, dataset)
+if not running:
+    view.update(progress, rendering=job.renderer(ws.model))  # the model is idle: draw it as it is now
+if training.follow(job, view):
+    st.rerun()  # the run ended while we watched: show the buttons and messages for the new state

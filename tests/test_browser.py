@@ -246,7 +246,7 @@ def _click_through(app_url: str, page, step: list[str]) -> None:
     _type_number(page, "Epochs", 5)
     _wait_idle(page)
     train_button.click()
-    done = main.get_by_text(re.compile(r"^Done: 5 epochs trained in total"))
+    done = main.get_by_text(re.compile(r"^Done: 5 epochs in .* \(5 in total\)"))
     expect(done).to_be_visible(timeout=TRAIN_MS)
     expect(main.get_by_text(re.compile(r"Epoch 5 of 5"))).to_be_visible()
     expect(main.get_by_text("5 epochs trained so far.", exact=True)).to_be_visible()  # the status, updated
@@ -274,23 +274,49 @@ def _click_through(app_url: str, page, step: list[str]) -> None:
 # After the walk-through: Stop interrupts a long run and keeps every finished epoch.
 
 
-def test_stop_keeps_the_finished_epochs(app_url, page):
+def test_pause_resume_step_and_stop_keep_every_finished_epoch(app_url, page):
     main = page.locator('[data-testid="stMain"]')
     _go(page, "3 · Train")
     _wait_idle(page, TRAIN_MS)
-    _type_number(page, "Epochs", 400)
+    status = main.get_by_text(re.compile(r"^\d+ epochs trained so far\.$"))
+    expect(status).to_be_visible(timeout=TRAIN_MS)
+    before = int(status.inner_text().split()[0])
+    # Long enough to click in between: 1,000 epochs of single-row steps.
+    _type_number(page, "Epochs", 1000)
+    _choose(page, "Batch size", "1")
     _wait_idle(page)
+
     main.get_by_role("button", name="Train", exact=True).click()
-    expect(main.get_by_text(re.compile(r"^Epoch \d+ of 400"))).to_be_visible(timeout=TRAIN_MS)
+    expect(main.get_by_text(re.compile(r"^Epoch [1-9]\d* of 1000 · .* so far"))).to_be_visible(
+        timeout=TRAIN_MS
+    )
+    main.get_by_role("button", name="Pause", exact=True).click()
+    paused = main.get_by_text(re.compile(r"^Paused after epoch \d+ of 1000"))
+    expect(paused).to_be_visible()
+    first = int(re.search(r"epoch (\d+)", paused.inner_text()).group(1))
+    assert 0 < first < 1000
+    resume = main.get_by_role("button", name=f"Resume ({1000 - first} left)")
+    expect(resume).to_be_visible()
+    expect(main.get_by_text(f"{before + first} epochs trained so far.", exact=True)).to_be_visible()
+    _screenshot(page, "06-train-paused.png")
+
+    resume.click()
+    expect(main.get_by_text(re.compile(rf"^Epoch [1-9]\d* of {1000 - first} · .* so far"))).to_be_visible()
     main.get_by_role("button", name="Stop", exact=True).click()
-    stopped = main.get_by_text(re.compile(r"^Training stopped after epoch \d+"))
+    stopped = main.get_by_text(re.compile(rf"^Stopped after epoch \d+ of {1000 - first}"))
     expect(stopped).to_be_visible()
-    epochs = int(re.search(r"epoch (\d+)", stopped.inner_text()).group(1))
-    assert 5 < epochs < 405  # some of the 400 ran on top of the walk-through's 5, not all
-    expect(main.get_by_text(f"{epochs} epochs trained so far.", exact=True)).to_be_visible()
+    second = int(re.search(r"epoch (\d+)", stopped.inner_text()).group(1))
+    total = before + first + second
+    expect(main.get_by_text(f"{total} epochs trained so far.", exact=True)).to_be_visible()
+    expect(main.get_by_role("button", name="Train", exact=True)).to_be_enabled()
+
+    main.get_by_role("button", name="Step", exact=True).click()
+    expect(main.get_by_text(f"{total + 1} epochs trained so far.", exact=True)).to_be_visible(
+        timeout=TRAIN_MS
+    )
     _wait_idle(page)
     _no_exceptions(page)
-    _screenshot(page, "06-train-stopped.png")
+    _screenshot(page, "07-train-stepped.png")
 
 
 # After the walk-through: the sidebar follows a dataset change in the same rerun.

@@ -1,5 +1,8 @@
 """AppTest for every page, driven through app.py's navigation as a user would move between pages."""
 
+import threading
+import time
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -125,18 +128,38 @@ class TestBuildPage:
 
 
 class TestTrainPage:
-    def test_train_continue_and_reset(self):
+    def test_train_continue_step_and_reset(self):
         at = open_app("pages/train.py")
         at.number_input(key="w.epochs").set_value(3).run()
         at.button(key="train.start").click().run()
         assert not at.exception
-        assert "Done: 3 epochs trained in total" in texts(at.success)
+        assert "Done: 3 epochs in" in texts(at.success) and "(3 in total)" in texts(at.success)
         assert len(workspace(at).history) == 3
         assert len(at.get("plotly_chart")) == 2  # loss chart and decision boundary
         at.button(key="train.start").click().run()
         assert len(workspace(at).history) == 6  # continued, not restarted
+        at.button(key="train.step").click().run()
+        assert len(workspace(at).history) == 7 and "Done: 1 epochs in" in texts(at.success)
         at.button(key="train.reset").click().run()
         assert workspace(at).history == [] and "Not trained yet." in texts(at.markdown)
+
+    def test_a_paused_run_offers_to_resume_the_epochs_left(self):
+        at = open_app("pages/train.py")
+        job = workspace(at).job
+
+        def pause_after_two_epochs():  # as a click on Pause would, while the page follows the run
+            while len(job.history) < 2:
+                time.sleep(0.01)
+            job.pause()
+
+        job.start(400)
+        threading.Thread(target=pause_after_two_epochs).start()
+        at.run()  # the page follows the run until it pauses, then reruns with the new buttons
+        left = 400 - len(workspace(at).history)
+        assert at.button(key="train.start").label == f"Resume ({left} left)"
+        assert "Paused after epoch" in texts(at.info) and not at.button(key="train.stop").disabled
+        at.button(key="train.stop").click().run()
+        assert "Stopped after epoch" in texts(at.info) and at.button(key="train.start").label == "Train"
 
     def test_changed_architecture_rebuilds_the_model_and_says_so(self):
         at = open_app("pages/train.py")

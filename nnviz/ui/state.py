@@ -59,7 +59,8 @@ class Workspace:
     model: object | None = None
     model_spec: ModelSpec | None = None
     history: list[dict[str, float]] = field(default_factory=list)
-    training: bool = False  # True while a run is in progress; still True on the rerun that interrupted it
+    job: object | None = None  # the nnviz.engine.TrainingJob that trains `model` (imported lazily)
+    job_key: tuple = ()  # what the job was made for: data, settings, model and history
 
     @classmethod
     def starter(cls, dataset: Dataset) -> Workspace:
@@ -78,9 +79,6 @@ class Workspace:
 
     def set_layer(self, position: int, **changes) -> None:
         self.rows[position].layer = replace(self.rows[position].layer, **changes)
-
-    def forget_model(self) -> None:
-        self.model, self.model_spec, self.history = None, None, []
 
 
 def init_state() -> None:

@@ -1,21 +1,26 @@
-"""The Train page's moving parts: the model kept in the session, and the live progress view."""
+"""The Train page's moving parts: the model and its training job kept in the session, and the live view."""
 
 from __future__ import annotations
 
 import itertools
 import time
+from functools import partial
 
 import plotly.graph_objects as go
 import streamlit as st
 
 from nnviz import figures
-from nnviz.boundary import decision_boundary
+from nnviz.boundary import BoundaryGrid, outcome_rendering
 from nnviz.build import build_model
 from nnviz.datasets import Dataset
-from nnviz.engine import EpochReport
-from nnviz.predict import network_outputs
+from nnviz.engine import Progress, Trainer, TrainingJob
 from nnviz.spec import ModelSpec, metric_name
+from nnviz.ui import state
 from nnviz.ui.state import Workspace
+
+# A job whose page stopped asking for progress (tab closed, another page opened) pauses after this long.
+IDLE_PAUSE_S = 5.0
+POLL_INTERVAL_S = 0.1  # the page redraws at most ten times a second
 
 
 def ensure_model(ws: Workspace, spec: ModelSpec, *, seed: int) -> str | None:
@@ -37,23 +42,127 @@ def ensure_model(ws: Workspace, spec: ModelSpec, *, seed: int) -> str | None:
 
 def reset_model(ws: Workspace, spec: ModelSpec, *, seed: int) -> None:
     """Build ``spec`` with weights initialised from ``seed`` and forget the training history."""
-    ws.model, ws.model_spec, ws.history = build_model(spec, seed=seed), spec, []
+    halt_training(ws)
+    ws.model, ws.model_spec, ws.history, ws.job = build_model(spec, seed=seed), spec, [], None
 
 
-def outcome_figure(ws: Workspace, dataset: Dataset, features: tuple[int, int] | None) -> go.Figure | None:
-    """The decision boundary (classification) or predicted vs actual (regression); None for images."""
-    if dataset.task == "regression":
-        predicted = network_outputs(ws.model, dataset.X_test)[:, 0]
-        return figures.predicted_vs_actual_figure(dataset.y_test, predicted, target_name=dataset.target_name)
-    if features is None:
+def halt_training(ws: Workspace) -> bool:
+    """Pause a running job and wait for its epoch to end, so the model can be used elsewhere.
+
+    Returns:
+        True if a job was running.
+    """
+    if ws.job is not None and ws.job.running:
+        ws.job.halt()
+        return True
+    return False
+
+
+def training_job(ws: Workspace, dataset: Dataset) -> TrainingJob:
+    """The job that trains ``ws.model`` with the session's settings; a new one when the data, the
+    settings, the model or its history changed (never while a run is in progress)."""
+    session = st.session_state
+    settings = (session[state.BATCH_SIZE], session[state.VALIDATION_SPLIT], session[state.SEED])
+    key = (id(dataset), *settings, id(ws.model), id(ws.history))
+    if ws.job is None or (ws.job_key != key and not ws.job.running):
+        batch_size, validation_split, seed = settings
+        trainer = Trainer(
+            ws.model,
+            dataset.X_train,
+            dataset.y_train,
+            batch_size=batch_size,
+            validation_split=validation_split,
+            seed=seed,
+        )
+        ws.job, ws.job_key = TrainingJob(trainer, ws.history, idle_pause_s=IDLE_PAUSE_S), key
+    return ws.job
+
+
+# Button callbacks look the job up when clicked, not when drawn: a click can land while a rerun that
+# changed the settings is still in progress, and must still train with the settings on screen.
+def _train_or_resume(ws: Workspace, dataset: Dataset) -> None:
+    job = training_job(ws, dataset)
+    if job.running:
+        return
+    if job.progress().state == "paused":
+        job.resume()
+    else:
+        job.start(st.session_state[state.EPOCHS])
+
+
+def _step(ws: Workspace, dataset: Dataset) -> None:
+    job = training_job(ws, dataset)
+    if not job.running:
+        job.start(1)
+
+
+def control_buttons(
+    ws: Workspace, dataset: Dataset, spec: ModelSpec, progress: Progress, *, running: bool
+) -> None:
+    """Train (or Resume), Pause, Step, Stop and Reset weights, enabled as the job's state allows."""
+    paused = progress.state == "paused"
+    with st.container(horizontal=True, vertical_alignment="center"):
+        # One key for Train and Resume: two different buttons swapped in place mid-run leave the
+        # browser with a stale button whose clicks are lost.
+        st.button(
+            f"Resume ({progress.remaining} left)" if paused else "Train",
+            icon=":material/play_arrow:",
+            type="primary",
+            key="train.start",
+            disabled=running,
+            on_click=_train_or_resume,
+            args=(ws, dataset),
+        )
+        st.button(
+            "Pause",
+            icon=":material/pause:",
+            key="train.pause",
+            disabled=not running,
+            on_click=lambda: ws.job and ws.job.pause(),
+        )
+        st.button(
+            "Step",
+            icon=":material/skip_next:",
+            key="train.step",
+            disabled=running,
+            on_click=_step,
+            args=(ws, dataset),
+            help="Train exactly one epoch.",
+        )
+        st.button(
+            "Stop",
+            icon=":material/stop:",
+            key="train.stop",
+            disabled=not (running or paused),
+            on_click=lambda: ws.job and ws.job.stop(),
+        )
+        st.button(
+            "Reset weights",
+            icon=":material/restart_alt:",
+            key="train.reset",
+            disabled=running,
+            on_click=reset_model,
+            args=(ws, spec),
+            kwargs={"seed": st.session_state[state.SEED]},
+            help="Start again from fresh weights (drawn from the seed); the history is cleared.",
+        )
+        st.markdown(f"**{len(ws.history)} epochs trained so far.**" if ws.history else "Not trained yet.")
+
+
+def outcome_figure(rendering, dataset: Dataset) -> go.Figure | None:
+    """The decision boundary or predicted-vs-actual figure for a rendering from
+    :func:`nnviz.boundary.outcome_rendering`."""
+    if rendering is None:
         return None
-    grid = decision_boundary(ws.model, dataset.X_train, ws.model_spec.loss, features=features)
+    if not isinstance(rendering, BoundaryGrid):
+        actual, predicted = rendering
+        return figures.predicted_vs_actual_figure(actual, predicted, target_name=dataset.target_name)
     note = None
-    if grid.held_at:
-        held = ", ".join(f"{dataset.feature_names[k]} = {v:.2f}" for k, v in grid.held_at.items())
+    if rendering.held_at:
+        held = ", ".join(f"{dataset.feature_names[k]} = {v:.2f}" for k, v in rendering.held_at.items())
         note = f"Other features held at their training mean: {held}"
     return figures.boundary_figure(
-        grid,
+        rendering,
         dataset.X_train,
         dataset.y_train,
         feature_names=dataset.feature_names,
@@ -62,34 +171,39 @@ def outcome_figure(ws: Workspace, dataset: Dataset, features: tuple[int, int] | 
     )
 
 
+def renderer_for(dataset: Dataset, spec: ModelSpec, features: tuple[int, int] | None):
+    """``f(model)`` that the job calls between epochs to refresh the outcome view."""
+    return partial(outcome_rendering, dataset=dataset, loss=spec.loss, features=features)
+
+
 def _duration(seconds: float) -> str:
-    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
+    return (
+        f"{seconds:.1f} s"
+        if seconds < 10
+        else f"{seconds:.0f} s"
+        if seconds < 90
+        else f"{seconds / 60:.1f} min"
+    )
+
+
+def progress_text(progress: Progress) -> str:
+    """E.g. ``Epoch 12 of 50 · 1.3 s so far · about 4.1 s left``."""
+    text = f"Epoch {progress.epoch} of {progress.epochs} · "
+    if progress.state == "running":
+        left = f" · about {_duration(progress.eta_s)} left" if progress.epoch else ""
+        return text + f"{_duration(progress.elapsed_s)} so far" + left
+    return text + f"took {_duration(progress.elapsed_s)}"
 
 
 class LiveView:
-    """Progress bar, history chart and boundary, redrawn while training runs.
+    """Progress bar, history chart and outcome (boundary or predicted vs actual) for one page run.
 
-    Redraws are throttled (chart at most ``1 / chart_interval_s`` times a second, the boundary less
-    often) so drawing never dominates training; the last epoch is always drawn.
-
-    Args:
-        ws: the workspace being trained; each report's metrics are appended to ``ws.history`` at once,
-            so an interrupted run keeps every finished epoch.
-        dataset: the data, for the boundary.
-        features: the boundary's two feature indices, or None when no boundary is drawn.
+    Each :meth:`update` redraws only what changed since the last one: the chart when epochs were
+    added, the outcome when the job made a new rendering.
     """
 
-    def __init__(
-        self,
-        ws: Workspace,
-        dataset: Dataset,
-        features: tuple[int, int] | None,
-        *,
-        chart_interval_s: float = 0.1,
-        outcome_interval_s: float = 0.5,
-    ):
-        self.ws, self.dataset, self.features = ws, dataset, features
-        self.chart_interval_s, self.outcome_interval_s = chart_interval_s, outcome_interval_s
+    def __init__(self, ws: Workspace, dataset: Dataset):
+        self.ws, self.dataset = ws, dataset
         self.progress = st.empty()
         chart_col, outcome_col = st.columns(2, gap="large")
         with chart_col:
@@ -99,50 +213,53 @@ class LiveView:
             st.subheader("Decision boundary" if dataset.class_names else "Predicted vs actual (test rows)")
             self.outcome = st.empty()
         self._keys = itertools.count()
-        self._last_chart = self._last_outcome = float("-inf")
+        self._drawn_epochs = self._drawn_rendering = -1
 
-    def draw(self) -> None:
-        """Draw the chart and the boundary for the model as it is now."""
-        self._draw_chart()
-        self._draw_outcome()
-
-    def on_epoch_end(self, report: EpochReport) -> None:
-        self.ws.history.append(report.logs)
-        self.progress.progress(
-            report.epoch / report.epochs,
-            text=f"Epoch {report.epoch} of {report.epochs} · "
-            + (
-                f"finished in {_duration(report.elapsed_s)}"
-                if report.epoch == report.epochs
-                else f"{_duration(report.elapsed_s)} so far · about {_duration(report.eta_s)} left"
-            ),
-        )
-        now, last = time.perf_counter(), report.epoch == report.epochs
-        if last or now - self._last_chart >= self.chart_interval_s:
+    def update(self, progress: Progress, rendering=None) -> None:
+        """Draw what changed; ``rendering`` overrides the job's (used before any run)."""
+        if progress.epochs:
+            self.progress.progress(progress.epoch / progress.epochs, text=progress_text(progress))
+        if len(self.ws.history) != self._drawn_epochs:
+            self._drawn_epochs = len(self.ws.history)
             self._draw_chart()
-        if last or now - self._last_outcome >= self.outcome_interval_s:
-            self._draw_outcome()
+        rendering_epoch = progress.rendering_epoch if rendering is None else len(self.ws.history)
+        if rendering_epoch != self._drawn_rendering or rendering is not None:
+            self._drawn_rendering = rendering_epoch
+            self._draw_outcome(progress.rendering if rendering is None else rendering)
 
     def _draw_chart(self) -> None:
-        self._last_chart = time.perf_counter()
         if not self.ws.history:
             self.chart.info("The loss curve appears here as soon as training starts.")
             return
         metric = metric_name(self.ws.model_spec.loss)
         self.chart.plotly_chart(figures.history_figure(self.ws.history, metric), key=self._key("history"))
 
-    def _draw_outcome(self) -> None:
-        self._last_outcome = time.perf_counter()
-        figure = outcome_figure(self.ws, self.dataset, self.features)
-        if figure is None:
+    def _draw_outcome(self, rendering) -> None:
+        figure = outcome_figure(rendering, self.dataset)
+        if figure is not None:
+            self.outcome.plotly_chart(figure, key=self._key("outcome"))
+        elif self.dataset.is_image:
             self.outcome.info(
                 f"A decision boundary needs two input features; {self.dataset.title} has "
                 f"{' × '.join(map(str, self.dataset.input_shape))} pixels. Follow one image through the "
                 "network on the Inspect page instead."
             )
-        else:
-            self.outcome.plotly_chart(figure, key=self._key("outcome"))
 
     def _key(self, name: str) -> str:
         # Each redraw is a new element: a fresh key keeps Streamlit from seeing duplicates.
         return f"live.{name}.{next(self._keys)}"
+
+
+def follow(job: TrainingJob, view: LiveView) -> bool:
+    """Redraw ``view`` from ``job`` until its run ends.
+
+    Returns:
+        True if a run was in progress when this was called (the page should then rerun once, so
+        that its buttons show the new state).
+    """
+    was_running = job.running
+    while job.running:
+        view.update(job.progress())
+        time.sleep(POLL_INTERVAL_S)
+    view.update(job.progress())
+    return was_running
