@@ -8,8 +8,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import streamlit as st
 
 from nnviz.ui.frame import sidebar
+from nnviz.ui.runtime import keep_keras_state_between_runs
 from nnviz.ui.state import init_state
 
+keep_keras_state_between_runs()
 st.set_page_config(page_title="nnviz — see a neural network learn", page_icon=":material/hub:", layout="wide")
 init_state()
 page = st.navigation(

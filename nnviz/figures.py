@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from nnviz.boundary import BoundaryGrid
+from nnviz.datasets import Dataset
 
 # Okabe–Ito colours: distinguishable with the common colour-vision deficiencies.
 CLASS_COLORS = (
@@ -317,3 +318,25 @@ def weights_figure(weights: np.ndarray, bias: np.ndarray | None, *, title: str) 
     fig.update_yaxes(autorange="reversed", showticklabels=len(row_names) <= 40)
     fig.update_xaxes(showticklabels=weights.shape[1] <= 40)
     return _style(fig, height=min(600, 120 + 22 * len(row_names)), title=title)
+
+
+def outcome_figure(rendering, dataset: Dataset) -> go.Figure | None:
+    """The decision boundary or predicted-vs-actual figure for a rendering from
+    :func:`nnviz.boundary.outcome_rendering`."""
+    if rendering is None:
+        return None
+    if not isinstance(rendering, BoundaryGrid):
+        actual, predicted = rendering
+        return predicted_vs_actual_figure(actual, predicted, target_name=dataset.target_name)
+    note = None
+    if rendering.held_at:
+        held = ", ".join(f"{dataset.feature_names[k]} = {v:.2f}" for k, v in rendering.held_at.items())
+        note = f"Other features held at their training mean: {held}"
+    return boundary_figure(
+        rendering,
+        dataset.X_train,
+        dataset.y_train,
+        feature_names=dataset.feature_names,
+        class_names=dataset.class_names,
+        note=note,
+    )

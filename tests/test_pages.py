@@ -185,6 +185,17 @@ class TestTrainPage:
         at.button(key="train.start").click().run()
         assert not at.exception and "Predicted vs actual (test rows)" in texts(at.subheader)
 
+    def test_keras_state_survives_a_rerun(self):
+        """Streamlit would call keras.backend.clear_session() after every run (0.3 s, and state
+        pulled from under running trainings); app.py turns that off."""
+        import keras
+
+        at = open_app("pages/train.py")
+        before = keras.layers.Dense(1).name
+        at.run()
+        after = keras.layers.Dense(1).name
+        assert after not in ("dense", before)  # the layer-name counter was not reset
+
 
 class TestInspectPage:
     def test_every_layer_agrees_with_numpy_and_a_prediction_is_given(self):

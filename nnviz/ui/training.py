@@ -6,17 +6,19 @@ import itertools
 import time
 from functools import partial
 
-import plotly.graph_objects as go
 import streamlit as st
 
 from nnviz import figures
-from nnviz.boundary import BoundaryGrid, outcome_rendering
+from nnviz.boundary import outcome_rendering
 from nnviz.build import build_model
 from nnviz.datasets import Dataset
 from nnviz.engine import Progress, Trainer, TrainingJob
 from nnviz.spec import ModelSpec, metric_name
 from nnviz.ui import state
+from nnviz.ui.runtime import freeze_long_lived_objects
 from nnviz.ui.state import Workspace
+
+freeze_long_lived_objects()  # TensorFlow has just been imported with this module
 
 # A job whose page stopped asking for progress (tab closed, another page opened) pauses after this long.
 IDLE_PAUSE_S = 5.0
@@ -149,28 +151,6 @@ def control_buttons(
         st.markdown(f"**{len(ws.history)} epochs trained so far.**" if ws.history else "Not trained yet.")
 
 
-def outcome_figure(rendering, dataset: Dataset) -> go.Figure | None:
-    """The decision boundary or predicted-vs-actual figure for a rendering from
-    :func:`nnviz.boundary.outcome_rendering`."""
-    if rendering is None:
-        return None
-    if not isinstance(rendering, BoundaryGrid):
-        actual, predicted = rendering
-        return figures.predicted_vs_actual_figure(actual, predicted, target_name=dataset.target_name)
-    note = None
-    if rendering.held_at:
-        held = ", ".join(f"{dataset.feature_names[k]} = {v:.2f}" for k, v in rendering.held_at.items())
-        note = f"Other features held at their training mean: {held}"
-    return figures.boundary_figure(
-        rendering,
-        dataset.X_train,
-        dataset.y_train,
-        feature_names=dataset.feature_names,
-        class_names=dataset.class_names,
-        note=note,
-    )
-
-
 def renderer_for(dataset: Dataset, spec: ModelSpec, features: tuple[int, int] | None):
     """``f(model)`` that the job calls between epochs to refresh the outcome view."""
     return partial(outcome_rendering, dataset=dataset, loss=spec.loss, features=features)
@@ -235,7 +215,7 @@ class LiveView:
         self.chart.plotly_chart(figures.history_figure(self.ws.history, metric), key=self._key("history"))
 
     def _draw_outcome(self, rendering) -> None:
-        figure = outcome_figure(rendering, self.dataset)
+        figure = figures.outcome_figure(rendering, self.dataset)
         if figure is not None:
             self.outcome.plotly_chart(figure, key=self._key("outcome"))
         elif self.dataset.is_image:

@@ -1,0 +1,384 @@
+"""``python -m nnviz.bench``: how fast nnviz trains and responds, as ratios against plain ``model.fit``.
+
+A benchmark, not a test: it prints a table and, with ``--json``, one JSON object on the last line.
+For each case, in this one process and with the same seed, it times a plain ``model.fit`` and then
+the app's engine (:class:`nnviz.engine.TrainingJob`) while a poller does what the Train page does
+ten times a second (minus the websocket): build the loss chart and the boundary figure whenever they
+changed and serialise them to JSON as ``st.plotly_chart`` does. A ratio is engine wall time / plain
+``model.fit`` wall time, so below 1 is faster.
+
+Also measured: a 150×150 decision-boundary grid for moons (``boundary_ms``), the server time of a
+widget change on the Build page (``rerun_ms_p95``, AppTest after warm-up) and the time from
+``streamlit run`` to the home page drawn in headless Chromium (``cold_start_s``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import plotly.io
+
+from nnviz import figures
+from nnviz.boundary import decision_boundary, outcome_rendering
+from nnviz.datasets import Dataset, load_iris_data, load_mnist, load_two_moons
+from nnviz.spec import LayerSpec, ModelSpec, metric_name
+
+REPO = Path(__file__).resolve().parents[1]
+POLL_S = 0.1  # the Train page redraws at most ten times a second
+
+
+@dataclass(frozen=True)
+class Case:
+    """One benchmark case: a dataset, a network and fit settings."""
+
+    name: str
+    dataset: Dataset
+    spec: ModelSpec
+    epochs: int
+    batch_size: int
+    validation_split: float = 0.1
+    features: tuple[int, int] | None = (0, 1)
+    note: str = ""
+
+
+def _iris_all() -> Dataset:
+    """All 150 iris flowers in one shuffled block, as the course example trains on them."""
+    split = load_iris_data(test_size=0.2, random_state=0)
+    X = np.concatenate([split.X_train, split.X_test])
+    y = np.concatenate([split.y_train, split.y_test])
+    order = np.random.default_rng(0).permutation(len(X))
+    return Dataset(
+        "iris",
+        split.title,
+        X[order],
+        y[order],
+        split.X_test,
+        split.y_test,
+        split.task,
+        split.feature_names,
+        split.class_names,
+        split.target_name,
+        split.source,
+    )
+
+
+def cases(*, quick: bool) -> list[Case]:
+    """The three cases of the issue: the iris course example, moons with batch 1, an MNIST MLP."""
+    mnist = load_mnist()
+    if quick:  # a slice keeps --quick under three minutes even with the full download
+        mnist = Dataset(
+            mnist.key,
+            mnist.title,
+            mnist.X_train[:3000],
+            mnist.y_train[:3000],
+            mnist.X_test,
+            mnist.y_test,
+            mnist.task,
+            mnist.feature_names,
+            mnist.class_names,
+            mnist.target_name,
+            mnist.source,
+            mnist.fallback_reason,
+        )
+    return [
+        Case(
+            "iris",
+            _iris_all(),
+            ModelSpec(
+                (4,),
+                (LayerSpec("Dense", 8, "relu"), LayerSpec("Dense", 3, "softmax")),
+                "sparse_categorical_crossentropy",
+                "adam",
+                0.001,
+            ),
+            epochs=60 if quick else 300,
+            batch_size=32,
+        ),
+        Case(
+            "moons",
+            load_two_moons(300, noise=0.15, random_state=0),
+            ModelSpec(
+                (2,),
+                (
+                    LayerSpec("Dense", 20, "tanh"),
+                    LayerSpec("Dense", 50, "relu"),
+                    LayerSpec("Dense", 1, "sigmoid"),
+                ),
+                "binary_crossentropy",
+                "adam",
+                0.01,
+            ),
+            epochs=4 if quick else 30,
+            batch_size=1,
+        ),
+        Case(
+            "mnist",
+            mnist,
+            ModelSpec(
+                (28, 28),
+                (
+                    LayerSpec("Rescaling"),
+                    LayerSpec("Flatten"),
+                    LayerSpec("Dense", 128, "relu"),
+                    LayerSpec("Dense", 10, "softmax"),
+                ),
+                "sparse_categorical_crossentropy",
+                "adam",
+                0.001,
+            ),
+            epochs=2 if quick or mnist.fallback_reason is None else 10,
+            batch_size=32,
+            features=None,
+            note=mnist.fallback_reason or mnist.source,
+        ),
+    ]
+
+
+def _X_y(case: Case) -> tuple[np.ndarray, np.ndarray]:
+    # The moons case trains on all 300 points, as the issue describes it.
+    data = case.dataset
+    if case.name == "moons":
+        return np.concatenate([data.X_train, data.X_test]), np.concatenate([data.y_train, data.y_test])
+    return data.X_train, data.y_train
+
+
+def plain_fit(case: Case) -> tuple[float, dict[str, float]]:
+    """Seconds for ``model.fit`` with the case's settings, and its last epoch's metrics."""
+    from nnviz.build import build_model
+
+    X, y = _X_y(case)
+    model = build_model(case.spec, seed=0)
+    started = time.perf_counter()
+    history = model.fit(
+        X,
+        y,
+        epochs=case.epochs,
+        batch_size=case.batch_size,
+        validation_split=case.validation_split,
+        verbose=0,
+    ).history
+    return time.perf_counter() - started, {name: values[-1] for name, values in history.items()}
+
+
+def engine_with_live_view(case: Case) -> tuple[float, dict[str, float], int]:
+    """Seconds for the engine while a poller redraws as the Train page does; also the number of redraws."""
+    from nnviz.build import build_model
+    from nnviz.engine import Trainer, TrainingJob
+
+    X, y = _X_y(case)
+    model = build_model(case.spec, seed=0)
+    started = time.perf_counter()
+    history: list[dict[str, float]] = []
+    trainer = Trainer(model, X, y, batch_size=case.batch_size, validation_split=case.validation_split, seed=0)
+    renderer = None
+    if case.features is not None:
+
+        def renderer(m):
+            return outcome_rendering(m, dataset=case.dataset, loss=case.spec.loss, features=case.features)
+
+    job = TrainingJob(trainer, history, renderer=renderer)
+    job.start(case.epochs)
+    redraws = _follow_like_the_page(job, case)
+    return time.perf_counter() - started, history[-1], redraws
+
+
+def _follow_like_the_page(job, case: Case) -> int:
+    """What :func:`nnviz.ui.training.follow` does, minus Streamlit: redraw what changed, 10 times a second."""
+    drawn_epochs = drawn_rendering = -1
+    redraws = 0
+    metric = metric_name(case.spec.loss)
+    while True:
+        running = job.running
+        progress = job.progress()
+        if len(job.history) != drawn_epochs:
+            drawn_epochs = len(job.history)
+            plotly.io.to_json(figures.history_figure(list(job.history), metric), validate=False)
+            redraws += 1
+        if progress.rendering_epoch != drawn_rendering and progress.rendering is not None:
+            drawn_rendering = progress.rendering_epoch
+            plotly.io.to_json(figures.outcome_figure(progress.rendering, case.dataset), validate=False)
+            redraws += 1
+        if not running:
+            return redraws
+        time.sleep(POLL_S)
+
+
+def boundary_ms(*, repeats: int = 20) -> dict[str, float]:
+    """Median milliseconds for a 150×150 moons boundary grid, and for its figure as JSON."""
+    from nnviz.build import build_model
+    from nnviz.spec import starter_spec
+
+    data = load_two_moons(300, noise=0.15)
+    spec = starter_spec(data.input_shape, data.target)
+    model = build_model(spec)
+    decision_boundary(model, data.X_train, spec.loss, resolution=150)  # warm-up
+    grid_times, figure_times = [], []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        grid = decision_boundary(model, data.X_train, spec.loss, resolution=150)
+        grid_times.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        plotly.io.to_json(figures.outcome_figure(grid, data), validate=False)
+        figure_times.append(time.perf_counter() - started)
+    return {
+        "boundary_ms": 1000 * statistics.median(grid_times),
+        "boundary_figure_ms": 1000 * statistics.median(figure_times),
+    }
+
+
+def rerun_ms_p95(*, reruns: int = 30) -> float:
+    """95th percentile of the Build page's server time after a widget change (AppTest, after warm-up)."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120).run()
+    at.switch_page("pages/build.py").run()
+    first = at.session_state["workspaces"]["moons"].rows[0].id
+    times = []
+    for k in range(reruns + 3):
+        widget = at.number_input(key=f"w.moons.{first}.units").set_value(8 + k % 5)
+        started = time.perf_counter()
+        widget.run()
+        if k >= 3:  # the first reruns warm caches up
+            times.append(time.perf_counter() - started)
+    if at.exception:
+        raise RuntimeError(f"the Build page failed during the benchmark: {at.exception}")
+    return 1000 * float(np.percentile(times, 95))
+
+
+def cold_start_s() -> tuple[float, str]:
+    """Seconds from ``streamlit run app.py`` to the home page's title drawn in headless Chromium.
+
+    Without Chromium, the time until the server answers its health check and serves the page.
+    """
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "app.py",
+        "--server.headless=true",
+        f"--server.port={port}",
+        "--browser.gatherUsageStats=false",
+    ]
+    with _chromium_page() as page:  # started before the clock: the browser is the user's, not ours
+        started = time.perf_counter()
+        server = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            _wait_for(f"{url}/_stcore/health", timeout_s=60)
+            if page is None:
+                urllib.request.urlopen(url, timeout=10).read()
+                return time.perf_counter() - started, "health check and page served (no Chromium here)"
+            page.goto(url)
+            page.get_by_role("heading", name="nnviz").wait_for(timeout=60_000)
+            return time.perf_counter() - started, "home page drawn in headless Chromium"
+        finally:
+            server.terminate()
+            server.wait(timeout=20)
+
+
+@contextmanager
+def _chromium_page():
+    """A headless Chromium tab, or None where Debian's chromium or playwright is missing."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        sync_playwright = None
+    if sync_playwright is None or not Path("/usr/bin/chromium").exists():
+        yield None
+        return
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        try:
+            yield browser.new_page()
+        finally:
+            browser.close()
+
+
+def _wait_for(url: str, *, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=1).read()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
+def main(argv: list[str] | None = None) -> dict[str, object]:
+    parser = argparse.ArgumentParser(prog="python -m nnviz.bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer epochs and an MNIST slice (< 3 minutes)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object on the last line")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+    import keras
+
+    results: dict[str, object] = {
+        "quick": args.quick,
+        "backend": keras.backend.backend(),
+        "keras": keras.__version__,
+    }
+    results["cold_start_s"], results["cold_start_measure"] = cold_start_s()
+    print(
+        f"{'case':<7}{'epochs':>7}{'batch':>6}{'model.fit s':>13}{'engine s':>10}{'ratio':>7}"
+        f"{'fit loss':>10}{'engine loss':>12}{'redraws':>9}"
+    )
+    for case in cases(quick=args.quick):
+        fit_s, fit_logs = plain_fit(case)
+        engine_s, engine_logs, redraws = engine_with_live_view(case)
+        ratio = engine_s / fit_s
+        results |= {
+            f"{case.name}_ratio": round(ratio, 3),
+            f"{case.name}_fit_s": round(fit_s, 2),
+            f"{case.name}_engine_s": round(engine_s, 2),
+            f"{case.name}_epochs": case.epochs,
+            f"{case.name}_fit_val_loss": round(fit_logs["val_loss"], 4),
+            f"{case.name}_engine_val_loss": round(engine_logs["val_loss"], 4),
+        }
+        print(
+            f"{case.name:<7}{case.epochs:>7}{case.batch_size:>6}{fit_s:>13.2f}{engine_s:>10.2f}{ratio:>7.3f}"
+            f"{fit_logs['loss']:>10.4f}{engine_logs['loss']:>12.4f}{redraws:>9}"
+        )
+        if case.note:
+            print(f"       {case.name} data: {case.note}")
+            results[f"{case.name}_data"] = case.note
+    results |= {key: round(value, 1) for key, value in boundary_ms().items()}
+    results["rerun_ms_p95"] = round(rerun_ms_p95(), 1)
+    for key in ("boundary_ms", "boundary_figure_ms", "rerun_ms_p95", "cold_start_s"):
+        print(f"{key}: {results[key]:.2f}" if isinstance(results[key], float) else f"{key}: {results[key]}")
+    if args.json:
+        print(json.dumps(results))
+    return results
+
+
+if __name__ == "__main__":
+    main()

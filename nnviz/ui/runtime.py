@@ -1,0 +1,32 @@
+"""Process-wide settings for serving Keras models from Streamlit."""
+
+from __future__ import annotations
+
+import gc
+
+
+def keep_keras_state_between_runs() -> None:
+    """Stop Streamlit from resetting Keras at the end of every script run.
+
+    Streamlit (1.67) calls ``keras.backend.clear_session()`` after each run once Keras is imported,
+    for apps that rebuild their model on every run. nnviz keeps each user's model in session state
+    and trains it in a background thread: clearing Keras's global state, TensorFlow's kernel cache
+    and running a full garbage collection after every click cost ~280 ms per rerun here, holding
+    the interpreter lock for every user, and pulled state from under running trainings.
+    """
+    from streamlit.runtime.scriptrunner import script_runner
+
+    script_runner._clean_problem_modules = _no_cleanup
+
+
+def _no_cleanup() -> None:
+    """Nothing to clean: per-user models live in session state and go with the session."""
+
+
+def freeze_long_lived_objects() -> None:
+    """Exempt everything allocated so far (TensorFlow's and Keras's module objects) from garbage collection.
+
+    They live as long as the process; without this every full collection walks them again.
+    """
+    gc.collect()
+    gc.freeze()
