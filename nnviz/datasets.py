@@ -233,16 +233,8 @@ def _short(err: BaseException) -> str:
     return text if len(text) <= 120 else text[:117] + "…"
 
 
-DATASET_TITLES = {
-    "moons": "Two moons (2-D, two classes)",
-    "iris": "Iris flowers (4 features, three classes)",
-    "housing": "California housing (regression)",
-    "mnist": "MNIST digits (28×28 images, ten classes)",
-}
-
-
 def load_dataset(key: str, **options) -> Dataset:
-    """Load a dataset by registry key (see ``DATASET_TITLES``), passing ``options`` to its loader."""
+    """Load a dataset by key (see :data:`nnviz.catalog.DATASET_TITLES`), passing ``options`` to its loader."""
     loaders = {"moons": load_two_moons, "iris": load_iris_data, "housing": load_housing, "mnist": load_mnist}
     if key not in loaders:
         raise ValueError(f"Unknown dataset {key!r}; choose one of {', '.join(loaders)}.")

@@ -10,7 +10,7 @@ more than the maths for the small models people teach with:
   cheap graph over them, not a fresh conversion of numpy arrays per run;
 - each epoch runs as one compiled call (``steps_per_execution`` = steps per epoch), so Python is
   entered once per epoch, not once per batch;
-- validation metrics come from one forward pass over the held-out rows, not a fresh ``evaluate()``.
+- validation metrics come from one compiled test step over the held-out rows, not a fresh ``evaluate()``.
 
 :class:`TrainingJob` runs a Trainer in a background thread so that drawing never blocks a training
 step. Pause, step, resume and stop act between epochs, the only points where the weights belong to
@@ -28,8 +28,6 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 import tensorflow as tf
-
-from nnviz.predict import network_outputs
 
 
 @dataclass(frozen=True)
@@ -55,10 +53,10 @@ class EpochReport:
 
 
 class _Validation(keras.callbacks.Callback):
-    """Adds ``val_`` metrics from one forward pass over the held-out rows.
+    """Adds ``val_`` metrics from one compiled test step over all the held-out rows.
 
-    Uses the model's compiled loss and metrics (``compute_loss``, ``compute_metrics``), so the
-    numbers mean what ``evaluate()`` would report, without its per-call set-up.
+    ``test_on_batch`` runs the model's own compiled loss and metrics, so the numbers mean what
+    ``evaluate()`` would report (the mean over the rows), without its per-call set-up.
     """
 
     def __init__(self, X: np.ndarray, y: np.ndarray):
@@ -68,12 +66,9 @@ class _Validation(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if logs is None:
             return
-        y_pred = network_outputs(self.model, self.X)
-        loss = self.model.compute_loss(y=self.y, y_pred=y_pred, training=False)
         self.model.reset_metrics()  # training metrics were already read into `logs`
-        results = self.model.compute_metrics(None, self.y, y_pred)
-        logs["val_loss"] = float(loss)
-        logs.update({f"val_{name}": float(value) for name, value in results.items() if name != "loss"})
+        results = self.model.test_on_batch(self.X, self.y, return_dict=True)
+        logs.update({f"val_{name}": float(value) for name, value in results.items()})
 
 
 class _Report(keras.callbacks.Callback):

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import io
 from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
+from PIL import Image
 from plotly.subplots import make_subplots
 
 from nnviz.boundary import BoundaryGrid
@@ -99,7 +102,7 @@ def boundary_figure(
     image = np.einsum("hwk,kc->hwc", grid.probabilities, pale).clip(0, 255).astype(np.uint8)
     fig = go.Figure(
         go.Image(
-            z=image,
+            source=png_data_uri(image),  # ~20 KB instead of ~350 KB of JSON numbers per redraw
             x0=float(grid.xs[0]),
             dx=float(grid.xs[1] - grid.xs[0]),
             y0=float(grid.ys[0]),
@@ -133,6 +136,13 @@ def boundary_figure(
             font={"size": 13},
         )
     return _style(fig, height=480)
+
+
+def png_data_uri(image: np.ndarray) -> str:
+    """An RGB image of shape ``(h, w, 3)``, uint8, as a ``data:image/png;base64,...`` URI."""
+    buffer = io.BytesIO()
+    Image.fromarray(image, mode="RGB").save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def _hex_to_rgb(color: str) -> tuple[int, int, int]:

@@ -3,7 +3,8 @@
 import streamlit as st
 
 from nnviz import figures
-from nnviz.datasets import DATASET_TITLES, preview_table
+from nnviz.catalog import DATASET_TITLES
+from nnviz.datasets import preview_table
 from nnviz.ui import state
 from nnviz.ui.data import current_dataset
 from nnviz.ui.widgets import state_widget

@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 from sklearn.utils import Bunch
 
+from nnviz.catalog import DATASET_TITLES
 from nnviz.datasets import (
-    DATASET_TITLES,
     load_dataset,
     load_housing,
     load_iris_data,

@@ -1,6 +1,10 @@
 """Figure builders: the traces a user should see are there, with the data they were given."""
 
+import base64
+import io
+
 import numpy as np
+from PIL import Image
 
 from nnviz import figures
 from nnviz.boundary import BoundaryGrid
@@ -26,7 +30,8 @@ def test_boundary_image_blends_class_colours_and_plots_every_point():
     fig = figures.boundary_figure(
         grid, X, np.array([0, 1, 1]), feature_names=("a", "b"), class_names=("zero", "one")
     )
-    image = np.asarray(fig.data[0].z)
+    png = base64.b64decode(fig.data[0].source.removeprefix("data:image/png;base64,"))
+    image = np.asarray(Image.open(io.BytesIO(png)))
     assert image.shape == (5, 4, 3)
     assert not np.array_equal(image[0, 0], image[-1, 0])  # rows follow the probabilities
     assert sum(len(trace.x) for trace in fig.data[1:]) == 3

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from nnviz.datasets import DATASET_TITLES
+from nnviz.catalog import DATASET_TITLES
 from nnviz.ui import state
 from nnviz.ui.widgets import state_widget
 

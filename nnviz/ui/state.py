@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from nnviz.datasets import Dataset
 from nnviz.spec import LayerSpec, ModelSpec, starter_spec
+
+if TYPE_CHECKING:  # annotations only: loading scikit-learn is not needed to name a Dataset
+    from nnviz.datasets import Dataset
 
 DATASET = "dataset"
 SEED = "seed"

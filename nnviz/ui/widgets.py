@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from nnviz.datasets import Dataset
 from nnviz.spec import ACTIVATIONS, LAYER_KINDS, LOSS_LABELS, OPTIMIZERS, LayerSpec, suggested_head
 from nnviz.ui.state import LayerRow, Workspace
+
+if TYPE_CHECKING:  # annotations only: loading scikit-learn is not needed to name a Dataset
+    from nnviz.datasets import Dataset
 
 LEARNING_RATES = (0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
 
