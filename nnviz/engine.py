@@ -6,8 +6,9 @@ epoch (the last batch may be short), a fresh shuffle of the training rows every 
 held-out rows (the last ``v`` of them) and the same metrics. What it avoids is overhead that costs
 more than the maths for the small models people teach with:
 
-- the rows become tensors once, and the input pipeline (``tf.data``: shuffle, batch, repeat) is a
-  cheap graph over them, not a fresh conversion of numpy arrays per run;
+- with TensorFlow, the rows become tensors once, and the input pipeline (``tf.data``: shuffle,
+  batch, repeat) is a cheap graph over them, not a fresh conversion of numpy arrays per run (with
+  JAX, ``fit`` slices the numpy arrays itself, which is faster there);
 - each epoch runs as one compiled call (``steps_per_execution`` = steps per epoch), so Python is
   entered once per epoch, not once per batch;
 - validation metrics come from one compiled test step over the held-out rows, not a fresh ``evaluate()``.
@@ -126,7 +127,9 @@ class Trainer:
         self.n_train = split_at
         self.steps_per_epoch = math.ceil(split_at / batch_size)
         self.X_val, self.y_val = X[split_at:], y[split_at:]
-        self._rows = (tf.convert_to_tensor(X[:split_at]), tf.convert_to_tensor(y[:split_at]))
+        self._rows = (X[:split_at], y[:split_at])
+        if keras.backend.backend() == "tensorflow":
+            self._rows = tuple(map(tf.convert_to_tensor, self._rows))  # once, not on every run
         self.epochs_done = 0
 
     def dataset(self) -> tf.data.Dataset:
@@ -166,15 +169,17 @@ class Trainer:
 
         callbacks = [_Validation(self.X_val, self.y_val)] if len(self.X_val) else []
         callbacks.append(_Report(epochs, record, should_stop))
-        self.model.fit(
-            self.dataset(),
-            epochs=epochs,
-            steps_per_epoch=self.steps_per_epoch,
-            callbacks=callbacks,
-            shuffle=False,  # the dataset shuffles itself
-            verbose=0,
-        )
+        self.model.fit(epochs=epochs, callbacks=callbacks, verbose=0, **self._fit_inputs())
         return records
+
+    def _fit_inputs(self) -> dict:
+        if keras.backend.backend() == "tensorflow":
+            # The dataset shuffles itself; it repeats, so fit needs the epoch length.
+            return {"x": self.dataset(), "steps_per_epoch": self.steps_per_epoch, "shuffle": False}
+        # JAX and the other backends slice numpy arrays natively: faster than through tf.data
+        # (measured with JAX: 1.3 s instead of 3.2 s for the iris benchmark), and fit shuffles them.
+        X, y = self._rows
+        return {"x": X, "y": y, "batch_size": self.batch_size, "shuffle": self.shuffle}
 
 
 def train(

@@ -205,3 +205,38 @@ def test_job_reports_a_failure_instead_of_dying_silently(moons):
         job.start(1)
     job.stop()
     job.join(60)
+
+
+def test_the_engine_works_unchanged_on_the_jax_backend():
+    """KERAS_BACKEND=jax is optional (README); where jax is installed, the engine tests pass on it."""
+    import importlib.util
+    import os
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    if importlib.util.find_spec("jax") is None:
+        pytest.skip("jax is not installed (optional: pip install jax)")
+    if os.environ.get("KERAS_BACKEND") == "jax":
+        pytest.skip("already running on the jax backend")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "tests/test_engine.py",
+            "-k",
+            "not jax_backend",
+        ],
+        cwd=REPO,
+        env={**os.environ, "KERAS_BACKEND": "jax"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert " passed" in result.stdout and "failed" not in result.stdout
