@@ -52,30 +52,52 @@ def history_figure(history: Sequence[dict[str, float]], metric: str) -> go.Figur
         history: one dict per epoch with ``loss``, ``metric`` and optionally their ``val_`` twins.
         metric: ``"accuracy"`` or ``"mae"``.
     """
-    titles = ("Loss", "Accuracy" if metric == "accuracy" else "Mean absolute error")
-    fig = make_subplots(rows=1, cols=2, subplot_titles=titles, horizontal_spacing=0.08)
+    # Two axes laid out by hand: make_subplots costs ~10 ms, and this is redrawn live.
     epochs = np.arange(1, len(history) + 1)
-    for col, name in ((1, "loss"), (2, metric)):
+    traces = []
+    for axis, name in (("", "loss"), ("2", metric)):
         for prefix, dash, color in (("", "solid", "#0072B2"), ("val_", "dash", "#D55E00")):
             values = [row.get(prefix + name, np.nan) for row in history]
             if np.all(np.isnan(values)):
                 continue
-            fig.add_trace(
+            traces.append(
                 go.Scatter(
                     x=epochs,
                     y=values,
                     mode="lines",
                     name="validation" if prefix else "training",
                     line={"dash": dash, "color": color, "width": 3},
-                    showlegend=col == 1,
+                    showlegend=not axis,
                     legendgroup=prefix or "train",
-                ),
-                row=1,
-                col=col,
+                    xaxis=f"x{axis}",
+                    yaxis=f"y{axis}",
+                )
             )
-    fig.update_xaxes(title_text="epoch", range=[1, max(len(history), 2)])
-    if metric == "accuracy":
-        fig.update_yaxes(range=[0, 1.02], row=1, col=2)
+    epoch_axis = {"title": {"text": "epoch"}, "range": [1, max(len(history), 2)]}
+    titles = ("Loss", "Accuracy" if metric == "accuracy" else "Mean absolute error")
+    fig = go.Figure(
+        traces,
+        layout={
+            "xaxis": {**epoch_axis, "domain": [0, 0.46]},
+            "xaxis2": {**epoch_axis, "domain": [0.54, 1]},
+            "yaxis": {"anchor": "x"},
+            "yaxis2": {"anchor": "x2", **({"range": [0, 1.02]} if metric == "accuracy" else {})},
+            "annotations": [
+                {
+                    "text": title,
+                    "x": x,
+                    "y": 1.0,
+                    "xref": "paper",
+                    "yref": "paper",
+                    "showarrow": False,
+                    "xanchor": "center",
+                    "yanchor": "bottom",
+                    "font": {"size": 16},
+                }
+                for title, x in zip(titles, (0.23, 0.77))
+            ],
+        },
+    )
     fig = _style(fig, height=400)
     # Below the plots: above them the legend would sit on the subplot titles.
     fig.update_layout(legend={"y": -0.25, "yanchor": "top"}, margin={"b": 20})

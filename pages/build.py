@@ -6,13 +6,10 @@ import streamlit as st
 from nnviz.codegen import keras_code
 from nnviz.spec import check_spec, layer_summary
 from nnviz.ui import state
-from nnviz.ui.data import current_dataset
+from nnviz.ui.page import workspace_page
 from nnviz.ui.widgets import compile_settings, layer_editor, show_problems
 
-state.init_state()
-dataset = current_dataset()
-ws = state.workspace(dataset)
-st.title("Build")
+dataset, ws = workspace_page("Build")
 st.caption(
     f"A network for **{dataset.title}**: it predicts {dataset.target_name} from "
     f"inputs of shape {dataset.input_shape}."

@@ -3,22 +3,12 @@
 import numpy as np
 import streamlit as st
 
-from nnviz.spec import check_spec
 from nnviz.ui import state
-from nnviz.ui.data import current_dataset
-from nnviz.ui.widgets import show_problems
+from nnviz.ui.page import trainable_spec, workspace_page
 
-state.init_state()
+dataset, ws = workspace_page("Inspect one input")
+spec = trainable_spec(ws, dataset)
 session = st.session_state
-dataset = current_dataset()
-ws = state.workspace(dataset)
-st.title("Inspect one input")
-
-spec = ws.spec(dataset)
-problems = check_spec(spec, dataset.target)
-if problems:
-    show_problems(problems, fix_page="pages/build.py")
-    st.stop()
 
 with st.spinner("Starting Keras…"):
     from nnviz.predict import class_probabilities, misclassified_indices

@@ -2,23 +2,13 @@
 
 import streamlit as st
 
-from nnviz.spec import check_spec
 from nnviz.ui import state
-from nnviz.ui.data import current_dataset
-from nnviz.ui.widgets import show_problems, state_widget
+from nnviz.ui.page import trainable_spec, workspace_page
+from nnviz.ui.widgets import state_widget
 
-state.init_state()
+dataset, ws = workspace_page("Train")
+spec = trainable_spec(ws, dataset, intro="The network cannot be trained yet:")
 session = st.session_state
-dataset = current_dataset()
-ws = state.workspace(dataset)
-st.title("Train")
-
-spec = ws.spec(dataset)
-problems = check_spec(spec, dataset.target)
-if problems:
-    st.warning("The network cannot be trained yet:")
-    show_problems(problems, fix_page="pages/build.py")
-    st.stop()
 
 # TensorFlow is imported only from here on: the pages before this one stay quick to open.
 with st.spinner("Starting Keras…"):
@@ -109,7 +99,7 @@ elif progress.state == "stopped":
     )
 elif progress.state == "finished" and not running:
     st.success(
-        f"Done: {progress.epoch} epochs in {progress.elapsed_s:.1f} s ({len(ws.history)} in total). "
+        f"Done: {training.epochs_text(progress.epoch)} in {progress.elapsed_s:.1f} s ({len(ws.history)} in total). "
         "Press Train to continue, or follow one input on the Inspect page.",
         icon=":material/check_circle:",
     )

@@ -139,7 +139,7 @@ class TestTrainPage:
         at.button(key="train.start").click().run()
         assert len(workspace(at).history) == 6  # continued, not restarted
         at.button(key="train.step").click().run()
-        assert len(workspace(at).history) == 7 and "Done: 1 epochs in" in texts(at.success)
+        assert len(workspace(at).history) == 7 and "Done: 1 epoch in" in texts(at.success)
         at.button(key="train.reset").click().run()
         assert workspace(at).history == [] and "Not trained yet." in texts(at.markdown)
 

@@ -148,12 +148,19 @@ def control_buttons(
             kwargs={"seed": st.session_state[state.SEED]},
             help="Start again from fresh weights (drawn from the seed); the history is cleared.",
         )
-        st.markdown(f"**{len(ws.history)} epochs trained so far.**" if ws.history else "Not trained yet.")
+        st.markdown(
+            f"**{epochs_text(len(ws.history))} trained so far.**" if ws.history else "Not trained yet."
+        )
 
 
 def renderer_for(dataset: Dataset, spec: ModelSpec, features: tuple[int, int] | None):
     """``f(model)`` that the job calls between epochs to refresh the outcome view."""
     return partial(outcome_rendering, dataset=dataset, loss=spec.loss, features=features)
+
+
+def epochs_text(count: int) -> str:
+    """``1 epoch``, ``2 epochs``."""
+    return f"{count} epoch" if count == 1 else f"{count} epochs"
 
 
 def _duration(seconds: float) -> str:

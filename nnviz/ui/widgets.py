@@ -82,6 +82,21 @@ def layer_editor(ws: Workspace, dataset: Dataset) -> None:
     )
 
 
+# Each layer option's widget: (column, widget, label, widget options).
+_LAYER_OPTIONS = {
+    "units": (0, "number_input", "Units", {"min_value": 1, "max_value": 100_000, "step": 1}),
+    "activation": (1, "selectbox", "Activation", {"options": ACTIVATIONS}),
+    "rate": (
+        0,
+        "number_input",
+        "Rate (fraction dropped)",
+        {"min_value": 0.0, "max_value": 0.95, "step": 0.05},
+    ),
+    "scale": (0, "number_input", "Scale", {"format": "%.6f", "step": 0.001}),
+    "offset": (1, "number_input", "Offset", {"step": 0.1}),
+}
+
+
 def _layer_row(ws: Workspace, dataset: Dataset, position: int, row: LayerRow, *, is_output: bool) -> None:
     prefix = f"{dataset.key}.{row.id}"
     layer = row.layer
@@ -97,45 +112,15 @@ def _layer_row(ws: Workspace, dataset: Dataset, position: int, row: LayerRow, *,
         options=LAYER_KINDS,
     )
     changes: dict[str, object] = {"kind": kind}
-    if kind == "Dense":
-        changes["units"] = bound(
-            first_col.number_input,
-            "Units",
-            key=f"{prefix}.units",
-            value=layer.units,
-            min_value=1,
-            max_value=100_000,
-            step=1,
-        )
-    if kind in ("Dense", "Activation"):
-        changes["activation"] = bound(
-            second_col.selectbox,
-            "Activation",
-            key=f"{prefix}.activation",
-            value=layer.activation,
-            options=ACTIVATIONS,
-        )
-    if kind == "Dropout":
-        changes["rate"] = bound(
-            first_col.number_input,
-            "Rate (fraction dropped)",
-            key=f"{prefix}.rate",
-            value=layer.rate,
-            min_value=0.0,
-            max_value=0.95,
-            step=0.05,
-        )
-    if kind == "Rescaling":
-        changes["scale"] = bound(
-            first_col.number_input,
-            "Scale",
-            key=f"{prefix}.scale",
-            value=layer.scale,
-            format="%.6f",
-            step=0.001,
-        )
-        changes["offset"] = bound(
-            second_col.number_input, "Offset", key=f"{prefix}.offset", value=layer.offset, step=0.1
+    columns = (first_col, second_col)
+    for name in LayerSpec(kind).to_dict().keys() - {"kind"}:  # the options this kind of layer has
+        column, widget, label, options = _LAYER_OPTIONS[name]
+        changes[name] = bound(
+            getattr(columns[column], widget),
+            label,
+            key=f"{prefix}.{name}",
+            value=getattr(layer, name),
+            **options,
         )
     ws.set_layer(position, **changes)
     with tools_col, st.container(horizontal=True, gap="small", vertical_alignment="bottom"):
