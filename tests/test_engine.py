@@ -240,3 +240,22 @@ def test_the_engine_works_unchanged_on_the_jax_backend():
     )
     assert result.returncode == 0, result.stdout[-3000:]
     assert " passed" in result.stdout and "failed" not in result.stdout
+
+
+def test_runs_after_the_first_reuse_the_compiled_step(moons):
+    """Pausing and resuming (or pressing Train again) must not retrace the training step."""
+    model = build_model(MOONS_SPEC)
+    traces = []
+    step = model.train_step
+
+    def counting_step(*args):  # Python runs only while a compiled function is being traced
+        traces.append(1)
+        return step(*args)
+
+    model.train_step = counting_step
+    trainer = Trainer(model, moons.X_train, moons.y_train, batch_size=16, validation_split=0.2)
+    trainer.run(2)
+    traced = len(traces)
+    trainer.run(3)
+    trainer.run(1)
+    assert 1 <= traced == len(traces)
