@@ -197,13 +197,60 @@ def train(
     return trainer.run(epochs, on_epoch_end=on_epoch_end)
 
 
+class TrainingQueue:
+    """Lets at most ``capacity`` runs train at once in this process; the others wait, first come first served.
+
+    Args:
+        capacity: how many runs may train at the same time, at least 1.
+    """
+
+    def __init__(self, capacity: int):
+        if capacity < 1:
+            raise ValueError(f"capacity={capacity}: at least one run must be able to train.")
+        self.capacity = capacity
+        self._changed = threading.Condition()
+        self._training = 0
+        self._waiting: list[object] = []
+
+    def wait_for_turn(self, ticket: object, *, give_up: Callable[[], bool], poll_s: float = 0.1) -> bool:
+        """Block until ``ticket`` may train; False if ``give_up()`` turned true while it waited."""
+        with self._changed:
+            self._waiting.append(ticket)
+            try:
+                while self._waiting[0] is not ticket or self._training >= self.capacity:
+                    if give_up():
+                        return False
+                    self._changed.wait(poll_s)
+                self._training += 1
+                return True
+            finally:
+                self._waiting.remove(ticket)
+                self._changed.notify_all()
+
+    def done(self) -> None:
+        """A run that was let through has ended: the next in line may train."""
+        with self._changed:
+            self._training -= 1
+            self._changed.notify_all()
+
+    def position(self, ticket: object) -> int:
+        """``ticket``'s place in line (1 = next to train), or 0 when it is not waiting."""
+        with self._changed:
+            return self._waiting.index(ticket) + 1 if ticket in self._waiting else 0
+
+    @property
+    def training(self) -> int:
+        """Runs training right now."""
+        return self._training
+
+
 @dataclass(frozen=True)
 class Progress:
     """What a :class:`TrainingJob` is doing, for a UI to draw.
 
     Attributes:
-        state: ``"idle"`` (nothing run yet), ``"running"``, ``"paused"`` (epochs remain),
-            ``"stopped"``, ``"finished"`` or ``"failed"``.
+        state: ``"idle"`` (nothing run yet), ``"queued"`` (waiting for a free training slot),
+            ``"running"``, ``"paused"`` (epochs remain), ``"stopped"``, ``"finished"`` or ``"failed"``.
         epoch: epochs finished in the current (or last) run.
         epochs: epochs requested for that run.
         elapsed_s: seconds that run has taken so far.
@@ -211,6 +258,7 @@ class Progress:
         rendering: the latest result of the job's ``renderer``; ``rendering_epoch`` is the total
             number of epochs trained when it was made.
         message: why the last run ended early, in the user's words, or None.
+        queue_position: place in the server's queue while ``"queued"`` (1 = next), else 0.
     """
 
     state: str
@@ -221,6 +269,7 @@ class Progress:
     rendering: object
     rendering_epoch: int
     message: str | None
+    queue_position: int = 0
 
     @property
     def eta_s(self) -> float:
@@ -239,6 +288,8 @@ class TrainingJob:
             last epoch of a run, so it always sees the weights of one finished epoch.
         idle_pause_s: pause by itself when :meth:`progress` has not been called for this long
             (the page that showed it was closed); None to never do so.
+        queue: a :class:`TrainingQueue` shared by every job of the server; a run waits there
+            (state ``"queued"``) until it may train.
     """
 
     def __init__(
@@ -249,8 +300,9 @@ class TrainingJob:
         renderer: Callable[[keras.Model], object] | None = None,
         render_interval_s: float = 0.25,
         idle_pause_s: float | None = None,
+        queue: TrainingQueue | None = None,
     ):
-        self.trainer, self.history = trainer, history
+        self.trainer, self.history, self.queue = trainer, history, queue
         self.renderer, self.render_interval_s, self.idle_pause_s = renderer, render_interval_s, idle_pause_s
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -273,7 +325,8 @@ class TrainingJob:
             if self.running:
                 raise RuntimeError("A run is already in progress; pause or stop it first.")
             self._request, self._message = None, None
-            self._state, self._epoch, self._epochs, self._remaining = "running", 0, epochs, epochs
+            state = "running" if self.queue is None else "queued"
+            self._state, self._epoch, self._epochs, self._remaining = state, 0, epochs, epochs
             self._started, self._last_seen = time.perf_counter(), time.monotonic()
             self._thread = threading.Thread(
                 target=self._run, args=(epochs,), name="nnviz-training", daemon=True
@@ -311,6 +364,7 @@ class TrainingJob:
 
     def progress(self) -> Progress:
         """A consistent snapshot of the job; calling it also tells the job someone is watching."""
+        position = self.queue.position(self) if self.queue is not None else 0
         with self._lock:
             self._last_seen = time.monotonic()
             end = time.perf_counter() if self._state == "running" else self._finished
@@ -323,13 +377,23 @@ class TrainingJob:
                 self._rendering,
                 self._rendering_epoch,
                 self._message,
+                position if self._state == "queued" else 0,
             )
 
     def _run(self, epochs: int) -> None:
         try:
-            self.trainer.run(epochs, on_epoch_end=self._on_epoch_end, should_stop=self._should_stop)
-            self._render(force=True)
-            end_state, message = self._end_state()
+            if self.queue is not None and not self.queue.wait_for_turn(self, give_up=self._should_stop):
+                end_state, message = self._end_state()  # paused or stopped while still waiting
+            else:
+                with self._lock:
+                    self._state, self._started = "running", time.perf_counter()  # time spent training only
+                try:
+                    self.trainer.run(epochs, on_epoch_end=self._on_epoch_end, should_stop=self._should_stop)
+                finally:
+                    if self.queue is not None:
+                        self.queue.done()
+                self._render(force=True)
+                end_state, message = self._end_state()
         except Exception as err:  # noqa: BLE001 - reported to the user instead of killing the thread silently
             end_state, message = "failed", f"Training failed: {type(err).__name__}: {err}"
         with self._lock:

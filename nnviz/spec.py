@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 LAYER_KINDS = ("Dense", "Activation", "Dropout", "Flatten", "Rescaling")
 ACTIVATIONS = ("linear", "relu", "sigmoid", "tanh", "softmax")
@@ -65,19 +65,34 @@ class Limits:
         max_layers: most layers in one model (env ``NNVIZ_MAX_LAYERS``).
         max_units: most units in one Dense layer (env ``NNVIZ_MAX_UNITS``).
         max_params: most parameters in one model (env ``NNVIZ_MAX_PARAMS``).
+        max_epoch_rows: most epochs × training rows in one run (env ``NNVIZ_MAX_EPOCH_ROWS``).
+        max_trainings: most runs training at once in one server; the others queue
+            (env ``NNVIZ_MAX_TRAININGS``).
     """
 
     max_layers: int = 20
     max_units: int = 1024
     max_params: int = 2_000_000
+    max_epoch_rows: int = 10_000_000
+    max_trainings: int = 2
 
     @classmethod
     def from_env(cls) -> Limits:
         return cls(
-            max_layers=_env_int("NNVIZ_MAX_LAYERS", cls.max_layers),
-            max_units=_env_int("NNVIZ_MAX_UNITS", cls.max_units),
-            max_params=_env_int("NNVIZ_MAX_PARAMS", cls.max_params),
+            **{name: _env_int(f"NNVIZ_{name.upper()}", default) for name, default in asdict(cls()).items()}
         )
+
+
+def check_run(epochs: int, rows: int, limits: Limits | None = None) -> str | None:
+    """Why a run of ``epochs`` over ``rows`` training rows is too long for this server, or None."""
+    limits = limits or Limits.from_env()
+    if epochs * rows <= limits.max_epoch_rows:
+        return None
+    return (
+        f"{epochs:,} epochs × {rows:,} rows is more than this server allows in one run "
+        f"({limits.max_epoch_rows:,} row passes): train at most {max(limits.max_epoch_rows // rows, 1):,} "
+        "epochs at a time, then press Train again to continue."
+    )
 
 
 @dataclass(frozen=True)

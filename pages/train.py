@@ -81,7 +81,10 @@ progress = job.progress()
 running, paused = job.running, progress.state == "paused"
 if running and job.trainer.batch_size != session[state.BATCH_SIZE]:
     st.caption("The new batch size and validation split apply from the next run.")
-training.control_buttons(ws, dataset, spec, progress, running=running)
+too_long = training.run_problem(job)
+if too_long and not paused:
+    st.warning(too_long, icon=":material/timer_off:")
+training.control_buttons(ws, dataset, spec, progress, running=running, too_long=bool(too_long))
 
 if progress.message:
     (st.error if progress.state == "failed" else st.warning)(progress.message, icon=":material/warning:")

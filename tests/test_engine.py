@@ -2,13 +2,14 @@
 
 import math
 import threading
+import time
 
 import numpy as np
 import pytest
 
 from nnviz.build import build_model
 from nnviz.datasets import load_iris_data, load_two_moons
-from nnviz.engine import EpochReport, Trainer, TrainingJob, train
+from nnviz.engine import EpochReport, Trainer, TrainingJob, TrainingQueue, train
 from nnviz.spec import LayerSpec, ModelSpec
 
 MOONS_SPEC = ModelSpec(
@@ -259,3 +260,41 @@ def test_runs_after_the_first_reuse_the_compiled_step(moons):
     trainer.run(3)
     trainer.run(1)
     assert 1 <= traced == len(traces)
+
+
+def test_queue_lets_one_run_train_at_a_time_and_shows_the_others_their_place(moons):
+    queue = TrainingQueue(1)
+    first, second = (_job(moons, queue=queue) for _ in range(2))
+    first.renderer = lambda model: time.sleep(0.02)  # slow enough to be caught in the act
+    first.render_interval_s = 0.0
+    first.start(15)
+    while first.progress().state != "running":
+        time.sleep(0.005)
+    second.start(3)
+    seen = second.progress()
+    assert seen.state == "queued" and seen.queue_position == 1 and len(second.history) == 0
+    first.join(60)
+    second.join(60)
+    assert (first.progress().state, second.progress().state) == ("finished", "finished")
+    assert (len(first.history), len(second.history)) == (15, 3) and queue.training == 0
+
+
+def test_a_run_paused_while_queued_keeps_all_its_epochs(moons):
+    queue = TrainingQueue(1)
+    blocker, waiting = _job(moons, queue=queue), _job(moons, queue=queue)
+    blocker.start(500)
+    while blocker.progress().state != "running":
+        time.sleep(0.005)
+    waiting.start(7)
+    waiting.pause()
+    waiting.join(10)
+    progress = waiting.progress()
+    assert progress.state == "paused" and progress.remaining == 7 and waiting.history == []
+    blocker.stop()
+    blocker.join(60)
+    assert queue.training == 0 and queue.position(waiting) == 0
+
+
+def test_queue_needs_room_for_one_run():
+    with pytest.raises(ValueError, match="capacity=0"):
+        TrainingQueue(0)

@@ -219,3 +219,32 @@ class TestInspectPage:
         assert not at.exception and not at.error
         layers = len(workspace(at, dataset).rows)
         assert sum("they agree" in s.value for s in at.success) == layers
+
+
+class TestSharing:
+    def test_two_users_training_at_once_see_only_their_own_numbers(self):
+        alice, bob = open_app("pages/train.py"), open_app("pages/train.py")
+        bob.session_state["seed"] = 5  # other starting weights (the sidebar is not in AppTest's tree)
+        bob.run()
+        workspace(alice).job.start(150)  # as Alice's click on Train would; her page is not rerun yet
+        bob.number_input(key="w.epochs").set_value(7).run()
+        bob.button(key="train.start").click().run()  # Bob trains while Alice's run goes on
+        assert workspace(alice).job.running, "the two runs must overlap for this test to mean anything"
+        alice.run()  # her page follows her run to its end
+        assert not alice.exception and not bob.exception
+        assert len(workspace(alice).history) == 150 and len(workspace(bob).history) == 7
+        assert workspace(alice).model is not workspace(bob).model
+        assert workspace(alice).history[:7] != workspace(bob).history
+        assert "150 epochs trained so far." in texts(alice.markdown)
+        assert "7 epochs trained so far." in texts(bob.markdown)
+
+    def test_a_run_longer_than_the_server_allows_is_refused_with_the_most_it_can_do(self, monkeypatch):
+        monkeypatch.setenv("NNVIZ_MAX_EPOCH_ROWS", "1000")
+        at = open_app("pages/train.py")
+        at.number_input(key="w.epochs").set_value(50).run()
+        rows = workspace(at).job.trainer.n_train
+        assert f"50 epochs × {rows} rows is more than this server allows" in texts(at.warning)
+        assert f"train at most {1000 // rows} epochs at a time" in texts(at.warning)
+        assert at.button(key="train.start").disabled
+        at.number_input(key="w.epochs").set_value(1000 // rows).run()
+        assert not at.warning and not at.button(key="train.start").disabled

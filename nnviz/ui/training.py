@@ -12,8 +12,8 @@ from nnviz import figures
 from nnviz.boundary import outcome_rendering
 from nnviz.build import build_model
 from nnviz.datasets import Dataset
-from nnviz.engine import Progress, Trainer, TrainingJob
-from nnviz.spec import ModelSpec, metric_name
+from nnviz.engine import Progress, Trainer, TrainingJob, TrainingQueue
+from nnviz.spec import Limits, ModelSpec, check_run, metric_name
 from nnviz.ui import state
 from nnviz.ui.runtime import freeze_long_lived_objects
 from nnviz.ui.state import Workspace
@@ -60,6 +60,12 @@ def halt_training(ws: Workspace) -> bool:
     return False
 
 
+@st.cache_resource
+def training_queue() -> TrainingQueue:
+    """The server's one queue: at most ``NNVIZ_MAX_TRAININGS`` runs train at once, across all users."""
+    return TrainingQueue(Limits.from_env().max_trainings)
+
+
 def training_job(ws: Workspace, dataset: Dataset) -> TrainingJob:
     """The job that trains ``ws.model`` with the session's settings; a new one when the data, the
     settings, the model or its history changed (never while a run is in progress)."""
@@ -76,7 +82,8 @@ def training_job(ws: Workspace, dataset: Dataset) -> TrainingJob:
             validation_split=validation_split,
             seed=seed,
         )
-        ws.job, ws.job_key = TrainingJob(trainer, ws.history, idle_pause_s=IDLE_PAUSE_S), key
+        job = TrainingJob(trainer, ws.history, idle_pause_s=IDLE_PAUSE_S, queue=training_queue())
+        ws.job, ws.job_key = job, key
     return ws.job
 
 
@@ -88,8 +95,13 @@ def _train_or_resume(ws: Workspace, dataset: Dataset) -> None:
         return
     if job.progress().state == "paused":
         job.resume()
-    else:
+    elif run_problem(job) is None:
         job.start(st.session_state[state.EPOCHS])
+
+
+def run_problem(job: TrainingJob) -> str | None:
+    """Why the epochs asked for are too many for one run on this server, or None."""
+    return check_run(st.session_state[state.EPOCHS], job.trainer.n_train)
 
 
 def _step(ws: Workspace, dataset: Dataset) -> None:
@@ -99,9 +111,12 @@ def _step(ws: Workspace, dataset: Dataset) -> None:
 
 
 def control_buttons(
-    ws: Workspace, dataset: Dataset, spec: ModelSpec, progress: Progress, *, running: bool
+    ws: Workspace, dataset: Dataset, spec: ModelSpec, progress: Progress, *, running: bool, too_long: bool
 ) -> None:
-    """Train (or Resume), Pause, Step, Stop and Reset weights, enabled as the job's state allows."""
+    """Train (or Resume), Pause, Step, Stop and Reset weights, enabled as the job's state allows.
+
+    ``too_long``: the epochs asked for exceed the server's limit for one run, so Train is disabled.
+    """
     paused = progress.state == "paused"
     with st.container(horizontal=True, vertical_alignment="center"):
         # One key for Train and Resume: two different buttons swapped in place mid-run leave the
@@ -111,7 +126,7 @@ def control_buttons(
             icon=":material/play_arrow:",
             type="primary",
             key="train.start",
-            disabled=running,
+            disabled=running or (too_long and not paused),
             on_click=_train_or_resume,
             args=(ws, dataset),
         )
@@ -175,6 +190,11 @@ def _duration(seconds: float) -> str:
 
 def progress_text(progress: Progress) -> str:
     """E.g. ``Epoch 12 of 50 · 1.3 s so far · about 4.1 s left``."""
+    if progress.state == "queued":
+        return (
+            f"Waiting for a free training slot: you are number {progress.queue_position} in the queue "
+            f"({training_queue().capacity} runs train at once on this server)."
+        )
     text = f"Epoch {progress.epoch} of {progress.epochs} · "
     if progress.state == "running":
         left = f" · about {_duration(progress.eta_s)} left" if progress.epoch else ""
