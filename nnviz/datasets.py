@@ -234,7 +234,7 @@ def _short(err: BaseException) -> str:
 
 
 def load_dataset(key: str, **options) -> Dataset:
-    """Load a dataset by key (see :data:`nnviz.catalog.DATASET_TITLES`), passing ``options`` to its loader."""
+    """Load a built-in dataset by key (see :data:`nnviz.catalog.BUILT_IN_DATASETS`), passing ``options`` to its loader."""
     loaders = {"moons": load_two_moons, "iris": load_iris_data, "housing": load_housing, "mnist": load_mnist}
     if key not in loaders:
         raise ValueError(f"Unknown dataset {key!r}; choose one of {', '.join(loaders)}.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import html
 import io
 from collections.abc import Sequence
 
@@ -39,6 +40,11 @@ def _style(fig: go.Figure, *, height: int = 420, title: str | None = None) -> go
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
     )
     return fig
+
+
+def _text(value: object) -> str:
+    """A name from the data as plotly text: plotly renders tags like <a href> in labels, data must not."""
+    return html.escape(str(value), quote=False)
 
 
 def _class_color(k: int) -> str:
@@ -139,13 +145,13 @@ def boundary_figure(
                 x=X[rows, i],
                 y=X[rows, j],
                 mode="markers",
-                name=str(name),
+                name=_text(name),
                 marker={"color": _class_color(k), "size": 8, "line": {"color": "white", "width": 1}},
             )
         )
-    fig.update_xaxes(title_text=feature_names[i], range=[grid.xs[0], grid.xs[-1]])
+    fig.update_xaxes(title_text=_text(feature_names[i]), range=[grid.xs[0], grid.xs[-1]])
     # go.Image reverses the y axis by default; a plane has y going up.
-    fig.update_yaxes(title_text=feature_names[j], autorange=None, range=[grid.ys[0], grid.ys[-1]])
+    fig.update_yaxes(title_text=_text(feature_names[j]), autorange=None, range=[grid.ys[0], grid.ys[-1]])
     if note:
         fig.add_annotation(
             text=note,
@@ -193,8 +199,8 @@ def predicted_vs_actual_figure(actual: np.ndarray, predicted: np.ndarray, *, tar
             ),
         ]
     )
-    fig.update_xaxes(title_text=f"actual {target_name}")
-    fig.update_yaxes(title_text=f"predicted {target_name}")
+    fig.update_xaxes(title_text=f"actual {_text(target_name)}")
+    fig.update_yaxes(title_text=f"predicted {_text(target_name)}")
     return _style(fig, height=480)
 
 
@@ -220,7 +226,7 @@ def feature_scatter_figure(
                 x=X[y == k, i],
                 y=X[y == k, j],
                 mode="markers",
-                name=str(name),
+                name=_text(name),
                 marker={"color": _class_color(k), "size": 7, "opacity": 0.8},
             )
             for k, name in enumerate(class_names)
@@ -231,19 +237,19 @@ def feature_scatter_figure(
                 x=X[:, i],
                 y=X[:, j],
                 mode="markers",
-                name=target_name,
+                name=_text(target_name),
                 marker={
                     "color": y,
                     "colorscale": "Viridis",
                     "size": 5,
                     "opacity": 0.7,
-                    "colorbar": {"title": {"text": target_name}},
+                    "colorbar": {"title": {"text": _text(target_name)}},
                 },
             )
         ]
     fig = go.Figure(traces)
-    fig.update_xaxes(title_text=feature_names[i])
-    fig.update_yaxes(title_text=feature_names[j], scaleanchor="x" if equal_scale else None)
+    fig.update_xaxes(title_text=_text(feature_names[i]))
+    fig.update_yaxes(title_text=_text(feature_names[j]), scaleanchor="x" if equal_scale else None)
     return _style(fig, height=460)
 
 
@@ -281,7 +287,7 @@ def class_balance_figure(
 ) -> go.Figure:
     """Rows per class in the training and test parts (a histogram of the target for regression)."""
     if class_names:
-        names = [str(name) for name in class_names]
+        names = [_text(name) for name in class_names]
         traces = [
             go.Bar(x=names, y=np.bincount(part, minlength=len(names)), name=label, marker_color=color)
             for part, label, color in ((y_train, "train", "#0072B2"), (y_test, "test", "#E69F00"))
@@ -296,7 +302,7 @@ def class_balance_figure(
             ]
         )
         fig.update_layout(barmode="overlay")
-        fig.update_xaxes(title_text=target_name)
+        fig.update_xaxes(title_text=_text(target_name))
         fig.update_yaxes(title_text="% of rows")
     return _style(fig, height=340)
 
@@ -320,7 +326,7 @@ def values_figure(values: np.ndarray, *, title: str, names: Sequence[str] | None
     colors = np.where(values >= 0, "#0072B2", "#D55E00")
     fig = go.Figure(
         go.Bar(
-            x=[str(label) for label in labels],
+            x=[_text(label) for label in labels],
             y=values,
             marker_color=colors,
             hovertemplate="%{x}: %{y:.5g}<extra></extra>",
@@ -362,7 +368,7 @@ def outcome_figure(rendering, dataset: Dataset) -> go.Figure | None:
         return predicted_vs_actual_figure(actual, predicted, target_name=dataset.target_name)
     note = None
     if rendering.held_at:
-        held = ", ".join(f"{dataset.feature_names[k]} = {v:.2f}" for k, v in rendering.held_at.items())
+        held = ", ".join(f"{_text(dataset.feature_names[k])} = {v:.2f}" for k, v in rendering.held_at.items())
         note = f"Other features held at their training mean: {held}"
     return boundary_figure(
         rendering,

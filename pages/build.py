@@ -7,11 +7,11 @@ from nnviz.codegen import keras_code
 from nnviz.spec import check_spec, layer_summary
 from nnviz.ui import state
 from nnviz.ui.page import workspace_page
-from nnviz.ui.widgets import compile_settings, layer_editor, show_problems
+from nnviz.ui.widgets import compile_settings, layer_editor, plain, show_problems
 
 dataset, ws = workspace_page("Build")
 st.caption(
-    f"A network for **{dataset.title}**: it predicts {dataset.target_name} from "
+    f"A network for **{plain(dataset.title)}**: it predicts {plain(dataset.target_name)} from "
     f"inputs of shape {dataset.input_shape}."
 )
 

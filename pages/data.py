@@ -7,7 +7,7 @@ from nnviz.catalog import DATASET_TITLES
 from nnviz.datasets import preview_table
 from nnviz.ui import state
 from nnviz.ui.data import current_dataset
-from nnviz.ui.widgets import state_widget
+from nnviz.ui.widgets import csv_upload, plain, state_widget
 
 state.init_state()
 session = st.session_state
@@ -36,10 +36,17 @@ if session[state.DATASET] == "moons":
         help="Standard deviation of the noise added to each point.",
     )
 
+if session[state.DATASET] == "csv":
+    csv_upload(session[state.SEED])
+    if session[state.CSV_DATASET] is None:
+        st.stop()
+    for note in session[state.CSV_NOTES]:
+        st.caption(plain(note))
+
 dataset = current_dataset()
 if dataset.fallback_reason:
     st.warning(dataset.fallback_reason, icon=":material/cloud_off:")
-st.caption(dataset.source)
+st.caption(plain(dataset.source))
 
 train_col, test_col, feature_col, target_col = st.columns(4)
 train_col.metric("Training rows", f"{len(dataset.X_train):,}")
@@ -48,7 +55,7 @@ feature_col.metric("Input shape", " × ".join(map(str, dataset.input_shape)))
 target_col.metric(
     "Task",
     f"{len(dataset.class_names)} classes" if dataset.class_names else "regression",
-    help=f"The network predicts {dataset.target_name}.",
+    help=f"The network predicts {plain(dataset.target_name)}.",
 )
 
 if dataset.is_image:

@@ -5,6 +5,7 @@ import streamlit as st
 
 from nnviz.ui import state
 from nnviz.ui.page import trainable_spec, workspace_page
+from nnviz.ui.widgets import plain
 
 dataset, ws = workspace_page("Inspect one input")
 spec = trainable_spec(ws, dataset)
@@ -54,8 +55,9 @@ else:
     )
 
 x = X[index]
-truth = dataset.class_names[y[index]] if dataset.class_names else f"{y[index]:.3f}"
-st.markdown(f"#### Test row {index} · true {dataset.target_name}: **{truth}**")
+truth = plain(dataset.class_names[y[index]]) if dataset.class_names else f"{y[index]:.3f}"
+target = plain(dataset.target_name)  # names from an uploaded file are shown as text, never as markup
+st.markdown(f"#### Test row {index} · true {target}: **{truth}**")
 show_values(x, title="The input", names=None if dataset.is_image else dataset.feature_names)
 
 trace = layer_trace(ws.model, x)
@@ -67,17 +69,13 @@ output = trace[-1].keras_output
 if dataset.class_names:
     probabilities = class_probabilities(np.asarray(output, dtype=np.float64)[None, :], spec.loss)[0]
     predicted = int(probabilities.argmax())
-    verdict = (
-        ":green[correct]"
-        if predicted == y[index]
-        else f":red[wrong: the true {dataset.target_name} is {truth}]"
-    )
+    verdict = ":green[correct]" if predicted == y[index] else f":red[wrong: the true {target} is {truth}]"
     st.subheader(
-        f"Prediction: {dataset.class_names[predicted]} with probability {probabilities[predicted]:.3f} "
+        f"Prediction: {plain(dataset.class_names[predicted])} with probability {probabilities[predicted]:.3f} "
         f"({verdict})"
     )
 else:
     st.subheader(
-        f"Prediction: {float(output[0]):.3f} {dataset.target_name} (true: {truth}, "
+        f"Prediction: {float(output[0]):.3f} {target} (true: {truth}, "
         f"error {float(output[0]) - float(y[index]):+.3f})"
     )

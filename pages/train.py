@@ -4,7 +4,7 @@ import streamlit as st
 
 from nnviz.ui import state
 from nnviz.ui.page import trainable_spec, workspace_page
-from nnviz.ui.widgets import state_widget
+from nnviz.ui.widgets import plain, state_widget
 
 dataset, ws = workspace_page("Train")
 spec = trainable_spec(ws, dataset, intro="The network cannot be trained yet:")
@@ -18,7 +18,7 @@ rebuilt_note = training.ensure_model(ws, spec, seed=session[state.SEED])
 if rebuilt_note:
     st.info(rebuilt_note, icon=":material/refresh:")
 st.caption(
-    f"{dataset.title} · {' → '.join(layer.label() for layer in spec.layers)} · "
+    f"{plain(dataset.title)} · {' → '.join(layer.label() for layer in spec.layers)} · "
     f"{spec.optimizer}, learning rate {spec.learning_rate:g}"
 )
 

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 from sklearn.utils import Bunch
 
-from nnviz.catalog import DATASET_TITLES
+from nnviz.catalog import BUILT_IN_DATASETS
 from nnviz.datasets import (
     load_dataset,
     load_housing,
@@ -118,7 +118,7 @@ def test_preview_table_names_classes():
 
 
 def test_every_registered_dataset_loads_offline():
-    for key in DATASET_TITLES:
+    for key in BUILT_IN_DATASETS:
         assert load_dataset(key).key == key
     with pytest.raises(ValueError, match="Unknown dataset 'cifar'"):
         load_dataset("cifar")

@@ -248,3 +248,41 @@ class TestSharing:
         assert at.button(key="train.start").disabled
         at.number_input(key="w.epochs").set_value(1000 // rows).run()
         assert not at.warning and not at.button(key="train.start").disabled
+
+
+class TestOwnData:
+    GOOD = "\n".join(
+        ["name,size,weight,<i>kind</i>"] + [f"p{k},{k % 9},{k * 0.5},{'ab'[k % 2]}" for k in range(40)]
+    )
+
+    def upload(self, content: bytes, name: str = "mine.csv") -> AppTest:
+        at = choose_dataset(open_app(), "csv")
+        at.get("file_uploader")[0].set_value((name, content, "text/csv")).run()
+        assert not at.exception, at.exception
+        return at
+
+    def test_other_pages_point_to_the_upload_first(self):
+        at = choose_dataset(open_app(), "csv")
+        at.switch_page("pages/build.py").run()
+        assert "Upload a CSV file and choose its target on the Data page first." in texts(at.info)
+
+    def test_a_good_file_trains_with_its_text_columns_left_out(self):
+        at = self.upload(self.GOOD.encode())
+        assert "Left out 1 column that holds text" in texts(at.caption)
+        assert {m.label: m.value for m in at.metric}["Task"] == "2 classes"
+        at.switch_page("pages/train.py").run()
+        at.number_input(key="w.epochs").set_value(2).run()
+        at.button(key="train.start").click().run()
+        assert not at.exception and "Done: 2 epochs in" in texts(at.success)
+
+    def test_markup_in_column_names_is_shown_as_text(self):
+        at = self.upload(self.GOOD.encode())
+        at.switch_page("pages/build.py").run()
+        caption = texts(at.caption)
+        assert r"it predicts \<i\>kind\</i\>" in caption and "<i>kind</i>" not in caption
+        assert at.session_state["csv_dataset"].target_name == "<i>kind</i>"  # the name itself is kept
+
+    def test_a_bad_file_gets_a_message_not_a_traceback(self):
+        at = self.upload("a,b\n1,caf\u00e9\n".encode("latin-1"))
+        assert "not UTF-8 text" in texts(at.error).replace("\\", "") and not at.exception
+        assert at.session_state["csv_dataset"] is None

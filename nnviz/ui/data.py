@@ -23,9 +23,20 @@ def _moons(n_samples: int, noise: float, random_state: int) -> Dataset:
 
 
 def current_dataset() -> Dataset:
-    """The dataset this session has picked, with its options and seed."""
+    """The dataset this session has picked, with its options and seed.
+
+    For an uploaded CSV that is not there yet, the page stops with a pointer to the Data page.
+    """
     session = st.session_state
     key, seed = session[state.DATASET], session[state.SEED]
+    if key == "csv":
+        if session.get(state.CSV_DATASET) is None:
+            st.info(
+                "Upload a CSV file and choose its target on the Data page first.", icon=":material/upload:"
+            )
+            st.page_link("pages/data.py", label="Go to the Data page", icon=":material/table_chart:")
+            st.stop()
+        return session[state.CSV_DATASET]
     if key == "moons":
         return _moons(session[state.MOONS_SAMPLES], session[state.MOONS_NOISE], seed)
     # One fixed MNIST split whatever the seed: a second copy would cost another 55 MB per process.

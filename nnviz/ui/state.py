@@ -26,6 +26,8 @@ EPOCHS = "epochs"
 BATCH_SIZE = "batch_size"
 VALIDATION_SPLIT = "validation_split"
 WORKSPACES = "workspaces"
+CSV_DATASET = "csv_dataset"  # this user's uploaded data (a Dataset), never shared with others
+CSV_NOTES = "csv_notes"
 
 DEFAULTS = {
     DATASET: "moons",
@@ -89,6 +91,8 @@ def init_state() -> None:
     for key, value in DEFAULTS.items():
         st.session_state.setdefault(key, value)
     st.session_state.setdefault(WORKSPACES, {})
+    st.session_state.setdefault(CSV_DATASET, None)
+    st.session_state.setdefault(CSV_NOTES, [])
 
 
 def workspace(dataset: Dataset) -> Workspace:

@@ -17,6 +17,7 @@ from nnviz.spec import Limits, ModelSpec, check_run, metric_name
 from nnviz.ui import state
 from nnviz.ui.runtime import freeze_long_lived_objects
 from nnviz.ui.state import Workspace
+from nnviz.ui.widgets import plain
 
 freeze_long_lived_objects()  # TensorFlow has just been imported with this module
 
@@ -247,7 +248,7 @@ class LiveView:
             self.outcome.plotly_chart(figure, key=self._key("outcome"))
         elif self.dataset.is_image:
             self.outcome.info(
-                f"A decision boundary needs two input features; {self.dataset.title} has "
+                f"A decision boundary needs two input features; {plain(self.dataset.title)} has "
                 f"{' × '.join(map(str, self.dataset.input_shape))} pixels. Follow one image through the "
                 "network on the Inspect page instead."
             )

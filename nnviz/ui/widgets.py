@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from nnviz.spec import ACTIVATIONS, LAYER_KINDS, LOSS_LABELS, OPTIMIZERS, LayerSpec, suggested_head
+from nnviz.ui import state as state_module
 from nnviz.ui.state import LayerRow, Workspace
 
 if TYPE_CHECKING:  # annotations only: loading scikit-learn is not needed to name a Dataset
@@ -218,3 +219,52 @@ def show_problems(problems: Sequence[str], *, fix_page: str | None = None) -> No
         st.error(problem, icon=":material/error:")
     if fix_page:
         st.page_link(fix_page, label="Fix it on the Build page", icon=":material/layers:")
+
+
+_MARKDOWN_SPECIALS = str.maketrans({c: f"\\{c}" for c in "\\`*_{}[]()<>#+-.!|~$:"})
+
+
+def plain(text: str) -> str:
+    """``text`` escaped so that Streamlit's Markdown shows it literally (user data is never markup)."""
+    return text.translate(_MARKDOWN_SPECIALS)
+
+
+def csv_upload(seed: int) -> None:
+    """Upload a CSV, choose its target and task; the dataset (or the reason it is refused) goes to
+    the session."""
+    from nnviz.csvdata import TASKS, CsvError, csv_dataset, infer_task, read_csv
+
+    upload = st.file_uploader(
+        "Your CSV file (UTF-8, a header line, one row per example)", type=["csv"], key="csv.upload"
+    )
+    if upload is None:
+        st.info(
+            "Upload a CSV file to train on your own data: numeric columns become inputs, and you "
+            "choose the column to predict.",
+            icon=":material/upload:",
+        )
+        return
+    try:
+        table = read_csv(upload.getvalue(), name=upload.name)
+        columns = list(table.frame.columns)
+        target_col, task_col = st.columns(2)
+        target = target_col.selectbox(
+            "Column to predict (the target)",
+            columns,
+            index=len(columns) - 1,
+            key=f"csv.{table.digest}.target",
+        )
+        inferred = infer_task(table, target)
+        task = task_col.radio(
+            f"Task (inferred: {inferred})",
+            TASKS,
+            horizontal=True,
+            key=f"csv.{table.digest}.task",
+            format_func=lambda t: "as inferred" if t == "infer" else t,
+        )
+        dataset, notes = csv_dataset(table, target=target, task=task, random_state=seed)
+    except CsvError as err:
+        st.error(plain(str(err)), icon=":material/error:")
+        st.session_state[state_module.CSV_DATASET] = None
+        return
+    st.session_state[state_module.CSV_DATASET], st.session_state[state_module.CSV_NOTES] = dataset, notes
