@@ -18,7 +18,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     TF_NUM_INTEROP_THREADS=1 \
     OMP_NUM_THREADS=1 \
     TF_CPP_MIN_LOG_LEVEL=2 \
-    NNVIZ_MAX_TRAININGS=2
+    NNVIZ_MAX_TRAININGS=2 \
+    STREAMLIT_SERVER_PORT=8501
 
 RUN python3 -m venv /opt/venv
 WORKDIR /app
@@ -29,8 +30,9 @@ RUN pip install -r requirements.txt
 # without network still succeeds: the app then shows its offline stand-ins and says so.
 RUN mkdir -p "$KERAS_HOME" "$SCIKIT_LEARN_DATA" \
  && (python -c "import keras; keras.datasets.mnist.load_data()" \
-     && python -c "import sklearn.datasets as d; d.fetch_california_housing()" \
-     || echo "nnviz: dataset download failed; the image will use the offline stand-ins") \
+     || echo "nnviz: no MNIST download; the image will use the 5,000-image offline subset") \
+ && (python -c "import sklearn.datasets as d; d.fetch_california_housing(n_retries=1)" \
+     || echo "nnviz: no California housing download; the image will use the offline stand-in") \
  && chmod -R a+rX /opt/nnviz-data
 
 COPY app.py ./
@@ -42,5 +44,6 @@ RUN useradd --create-home --uid 10001 nnviz
 USER nnviz
 EXPOSE 8501
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
-  CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8501/_stcore/health', timeout=4)"]
-ENTRYPOINT ["streamlit", "run", "app.py", "--server.address=0.0.0.0", "--server.port=8501"]
+  CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen(f\"http://127.0.0.1:{os.environ['STREAMLIT_SERVER_PORT']}/_stcore/health\", timeout=4)"]
+# The port comes from STREAMLIT_SERVER_PORT (8501 unless the run sets another).
+ENTRYPOINT ["streamlit", "run", "app.py", "--server.address=0.0.0.0"]
