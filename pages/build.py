@@ -6,6 +6,7 @@ import streamlit as st
 from nnviz.codegen import keras_code
 from nnviz.spec import check_spec, layer_summary
 from nnviz.ui import state
+from nnviz.ui.files import spec_import
 from nnviz.ui.page import workspace_page
 from nnviz.ui.widgets import compile_settings, layer_editor, plain, show_problems
 
@@ -49,3 +50,6 @@ with summary_col:
 st.subheader("Keras code")
 st.caption("Builds and compiles exactly this model (copy it with the button in the corner).")
 st.code(keras_code(spec, seed=st.session_state[state.SEED]), language="python", wrap_lines=True)
+
+st.subheader("Save or import")
+spec_import(ws, dataset)

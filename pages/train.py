@@ -3,8 +3,9 @@
 import streamlit as st
 
 from nnviz.ui import state
+from nnviz.ui.files import model_downloads_and_weights
 from nnviz.ui.page import trainable_spec, workspace_page
-from nnviz.ui.widgets import plain, state_widget
+from nnviz.ui.widgets import BATCH_SIZES, plain, state_widget
 
 dataset, ws = workspace_page("Train")
 spec = trainable_spec(ws, dataset, intro="The network cannot be trained yet:")
@@ -36,7 +37,7 @@ state_widget(
     batch_col.selectbox,
     "Batch size",
     state.BATCH_SIZE,
-    options=(1, 4, 8, 16, 32, 64, 128, 256, 512),
+    options=BATCH_SIZES,
     help="Rows per gradient step.",
 )
 state_widget(
@@ -107,6 +108,10 @@ elif progress.state == "finished" and not running:
         icon=":material/check_circle:",
     )
     st.page_link("pages/inspect.py", label="Inspect the trained network", icon=":material/biotech:")
+
+if not running:
+    with st.expander("Save or load this model", icon=":material/save:"):
+        model_downloads_and_weights(ws, dataset, spec)
 
 view = training.LiveView(ws, dataset)
 if not running:

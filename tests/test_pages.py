@@ -286,3 +286,60 @@ class TestOwnData:
         at = self.upload("a,b\n1,caf\u00e9\n".encode("latin-1"))
         assert "not UTF-8 text" in texts(at.error).replace("\\", "") and not at.exception
         assert at.session_state["csv_dataset"] is None
+
+
+class TestModelFiles:
+    def test_an_exported_spec_imports_layers_and_settings(self):
+        from nnviz.modelfiles import spec_json
+        from nnviz.spec import LayerSpec, ModelSpec
+
+        spec = ModelSpec(
+            (2,),
+            (LayerSpec("Dense", 5, "tanh"), LayerSpec("Dense", 1, "sigmoid")),
+            "binary_crossentropy",
+            "sgd",
+            0.1,
+        )
+        raw = spec_json(
+            spec, settings={"epochs": 33, "batch_size": 8, "seed": 9, "validation_split": 7}
+        ).encode()
+        at = open_app("pages/build.py")
+        at.get("file_uploader")[0].set_value(("net.json", raw, "application/json")).run()
+        assert not at.exception
+        assert [row.layer for row in workspace(at).rows] == list(spec.layers)
+        assert (at.session_state["epochs"], at.session_state["batch_size"], at.session_state["seed"]) == (
+            33,
+            8,
+            9,
+        )
+        assert at.session_state["validation_split"] == 0.2  # 7 is out of range: left unchanged
+        assert at.number_input(key=f"w.moons.{workspace(at).rows[0].id}.units").value == 5
+
+    def test_a_hostile_spec_is_refused_and_nothing_changes(self):
+        raw = b'{"format": "nnviz-spec/1", "model": {"input_shape": [2], "loss": "mse", "layers": [{"kind": "Lambda"}]}}'
+        at = open_app("pages/build.py")
+        before = [row.layer for row in workspace(at).rows]
+        at.get("file_uploader")[0].set_value(("evil.json", raw, "application/json")).run()
+        assert "'Lambda' is not supported" in texts(at.error).replace("\\", "")
+        assert [row.layer for row in workspace(at).rows] == before and not at.exception
+
+    def test_weights_load_from_npz_and_a_pickle_is_refused(self):
+        import io
+
+        import numpy as np
+
+        at = open_app("pages/train.py")
+        model = workspace(at).model
+        before = [w.copy() for w in model.get_weights()]
+        hostile = io.BytesIO()
+        np.savez(hostile, np.array([object()], dtype=object))
+        at.get("file_uploader")[0].set_value(
+            ("evil.npz", hostile.getvalue(), "application/octet-stream")
+        ).run()
+        assert "not a plain .npz of numeric arrays" in texts(at.error).replace("\\", "")
+        assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), before))
+        good = io.BytesIO()
+        np.savez(good, *[w + 1 for w in before])
+        at.get("file_uploader")[0].set_value(("mine.npz", good.getvalue(), "application/octet-stream")).run()
+        assert "Weights loaded" in texts(at.success)
+        assert all(np.array_equal(a, b + 1) for a, b in zip(model.get_weights(), before))

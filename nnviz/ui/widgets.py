@@ -15,6 +15,7 @@ if TYPE_CHECKING:  # annotations only: loading scikit-learn is not needed to nam
     from nnviz.datasets import Dataset
 
 LEARNING_RATES = (0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
+BATCH_SIZES = (1, 4, 8, 16, 32, 64, 128, 256, 512)
 
 
 def bound(widget: Callable, label: str, *, key: str, value, **kwargs):

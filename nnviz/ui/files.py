@@ -1,0 +1,130 @@
+"""Download and import model files from the pages (the checks themselves are in :mod:`nnviz.modelfiles`)."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING
+
+import streamlit as st
+
+from nnviz.modelfiles import ModelFileError, read_spec_json, spec_json
+from nnviz.ui import state
+from nnviz.ui.state import LayerRow, Workspace
+from nnviz.ui.widgets import BATCH_SIZES, forget_widgets, plain
+
+if TYPE_CHECKING:
+    from nnviz.datasets import Dataset
+    from nnviz.spec import ModelSpec
+
+# Training settings a spec may carry, with the check each value must pass (the widgets' bounds).
+_SETTINGS = {
+    state.EPOCHS: lambda v: isinstance(v, int) and 1 <= v <= 1000,
+    state.BATCH_SIZE: lambda v: v in BATCH_SIZES,
+    state.VALIDATION_SPLIT: lambda v: isinstance(v, (int, float)) and 0 <= v <= 0.5,
+    state.SEED: lambda v: isinstance(v, int) and 0 <= v < 2**31,
+}
+
+
+def settings_of_session() -> dict[str, object]:
+    """The dataset and training settings saved beside the architecture."""
+    session = st.session_state
+    return {"dataset": session[state.DATASET], **{key: session[key] for key in _SETTINGS}}
+
+
+def _first_time(kind: str, raw: bytes) -> bool:
+    """True once per uploaded file: a rerun must not apply the same upload again."""
+    digest = hashlib.sha256(raw).hexdigest()
+    key = f"files.applied.{kind}"
+    if st.session_state.get(key) == digest:
+        return False
+    st.session_state[key] = digest
+    return True
+
+
+def spec_import(ws: Workspace, dataset: Dataset) -> None:
+    """Download the architecture and settings as JSON, or import such a file into this workspace."""
+    spec = ws.spec(dataset)
+    st.download_button(
+        "Download architecture and settings (.json)",
+        icon=":material/download:",
+        data=lambda: spec_json(spec, settings=settings_of_session()),
+        file_name=f"nnviz-{dataset.key}.json",
+        mime="application/json",
+        key="files.spec.download",
+        on_click="ignore",
+    )
+    upload = st.file_uploader(
+        "Import an architecture (.json exported by nnviz)", type=["json"], key="files.spec.upload"
+    )
+    if upload is None or not _first_time("spec", upload.getvalue()):
+        return
+    try:
+        imported, settings = read_spec_json(upload.getvalue())
+    except ModelFileError as err:
+        st.error(plain(str(err)), icon=":material/error:")
+        return
+    if imported.input_shape != dataset.input_shape:
+        st.error(
+            plain(
+                f"This architecture takes inputs of shape {imported.input_shape}, but {dataset.title} has "
+                f"{dataset.input_shape}: choose the dataset it was made for first."
+            ),
+            icon=":material/error:",
+        )
+        return
+    ws.rows = [LayerRow(layer) for layer in imported.layers]
+    ws.loss, ws.optimizer, ws.learning_rate = imported.loss, imported.optimizer, imported.learning_rate
+    skipped = []
+    for key, is_valid in _SETTINGS.items():
+        if key in settings:
+            if is_valid(settings[key]):
+                st.session_state[key] = settings[key]
+                forget_widgets(key)
+            else:
+                skipped.append(key)
+    forget_widgets(dataset.key)
+    note = f" Left unchanged (out of range): {', '.join(skipped)}." if skipped else ""
+    st.success(
+        f"Imported {len(imported.layers)} layers and the settings." + note, icon=":material/upload_file:"
+    )
+    st.rerun()
+
+
+def model_downloads_and_weights(ws: Workspace, dataset: Dataset, spec: ModelSpec) -> None:
+    """Download the trained model or its weights; load weights exported from the same architecture."""
+    from nnviz.modelfiles import load_weights_npz, model_bytes, weights_npz
+
+    left, right = st.columns(2)
+    left.download_button(
+        "Download the model (.keras)",
+        icon=":material/download:",
+        key="files.keras",
+        data=lambda: model_bytes(ws.model),
+        file_name=f"nnviz-{dataset.key}.keras",
+        mime="application/octet-stream",
+        on_click="ignore",
+    )
+    right.download_button(
+        "Download the weights (.npz)",
+        icon=":material/download:",
+        key="files.npz",
+        data=lambda: weights_npz(ws.model),
+        file_name=f"nnviz-{dataset.key}-weights.npz",
+        mime="application/octet-stream",
+        on_click="ignore",
+    )
+    upload = st.file_uploader(
+        "Load weights (.npz exported by nnviz for this architecture)",
+        type=["npz"],
+        key="files.weights.upload",
+        help="Only plain numeric arrays are read; .keras and .h5 files are never loaded.",
+    )
+    if upload is None or not _first_time("weights", upload.getvalue()):
+        return
+    try:
+        load_weights_npz(ws.model, upload.getvalue())
+    except ModelFileError as err:
+        st.error(plain(str(err)), icon=":material/error:")
+        return
+    ws.history.clear()  # the curve belonged to the old weights
+    st.success("Weights loaded: the model now computes with them.", icon=":material/upload_file:")
