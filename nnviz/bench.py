@@ -248,30 +248,56 @@ def boundary_ms(*, repeats: int = 20) -> dict[str, float]:
     }
 
 
-def cold_start_s() -> tuple[float, str]:
-    """Seconds from ``streamlit run app.py`` to the home page's title drawn in headless Chromium.
-
-    Without Chromium, the time until the server answers its health check and serves the page.
-    """
+def free_port() -> int:
+    """A TCP port on localhost that nothing listens on right now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    url = f"http://127.0.0.1:{port}"
+        return sock.getsockname()[1]
+
+
+def launch_app(port: int, *, log=subprocess.DEVNULL) -> subprocess.Popen:
+    """``streamlit run app.py`` on ``127.0.0.1:port`` (served as configured in .streamlit/config.toml)."""
     command = [
         sys.executable,
         "-m",
         "streamlit",
         "run",
         "app.py",
-        "--server.headless=true",
         f"--server.port={port}",
-        "--browser.gatherUsageStats=false",
+        "--server.address=127.0.0.1",
     ]
+    return subprocess.Popen(command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+
+
+def wait_until_healthy(server: subprocess.Popen, url: str, *, timeout_s: float = 60) -> None:
+    """Return once ``url`` answers its health check; RuntimeError if the server exits or times out."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if server.poll() is not None:
+            raise RuntimeError(f"streamlit exited with code {server.returncode} before it was healthy")
+        try:
+            urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"streamlit did not answer its health check within {timeout_s:.0f} s"
+                ) from None
+            time.sleep(0.02)
+
+
+def cold_start_s() -> tuple[float, str]:
+    """Seconds from ``streamlit run app.py`` to the home page's title drawn in headless Chromium.
+
+    Without Chromium, the time until the server answers its health check and serves the page.
+    """
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
     with _chromium_page() as page:  # started before the clock: the browser is the user's, not ours
         started = time.perf_counter()
-        server = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        server = launch_app(port)
         try:
-            _wait_for(f"{url}/_stcore/health", timeout_s=60)
+            wait_until_healthy(server, url)
             if page is None:
                 urllib.request.urlopen(url, timeout=10).read()
                 return time.perf_counter() - started, "health check and page served (no Chromium here)"
@@ -299,18 +325,6 @@ def _chromium_page():
             yield browser.new_page()
         finally:
             browser.close()
-
-
-def _wait_for(url: str, *, timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=1).read()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.02)
 
 
 def main(argv: list[str] | None = None) -> dict[str, object]:

@@ -11,17 +11,12 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from nnviz.bench import CHROMIUM, CHROMIUM_ARGS
+from nnviz.bench import CHROMIUM, CHROMIUM_ARGS, free_port, launch_app, wait_until_healthy
 
 pytestmark = pytest.mark.browser
 
@@ -51,40 +46,22 @@ IRIS = "Iris flowers (4 features, three classes)"
 MOONS_DENSE_LAYERS = 3  # the starter network for two moons: Dense 8, Dense 8, Dense 1
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def app_url():
     """The base URL of a fresh ``streamlit run app.py``; stopped when the module's tests are done."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     for old in ARTIFACTS.glob("*.png"):  # screenshots of an earlier run would mislead
         old.unlink()
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     with open(ARTIFACTS / "server.log", "w") as log:
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                "app.py",
-                "--server.headless=true",
-                f"--server.port={port}",
-                "--browser.gatherUsageStats=false",
-                "--server.fileWatcherType=none",
-            ],
-            cwd=REPO,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
+        server = launch_app(port, log=log)
         try:
-            _wait_healthy(server, url)
+            wait_until_healthy(server, url, timeout_s=SERVER_START_S)
+        except RuntimeError as err:
+            server.kill()
+            pytest.fail(f"{err}; see {ARTIFACTS / 'server.log'}")
+        try:
             yield url
         finally:
             server.terminate()
@@ -93,24 +70,6 @@ def app_url():
             except subprocess.TimeoutExpired:
                 server.kill()
                 server.wait()
-
-
-def _wait_healthy(server: subprocess.Popen, url: str) -> None:
-    deadline = time.monotonic() + SERVER_START_S
-    while True:
-        if server.poll() is not None:
-            pytest.fail(f"streamlit exited with code {server.returncode}; see {ARTIFACTS / 'server.log'}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.read().decode().strip() == "ok":
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        if time.monotonic() > deadline:
-            pytest.fail(
-                f"streamlit did not report healthy within {SERVER_START_S} s; see {ARTIFACTS / 'server.log'}"
-            )
-        time.sleep(0.25)
 
 
 @pytest.fixture(scope="module")
