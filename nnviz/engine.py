@@ -182,21 +182,6 @@ class Trainer:
         return {"x": X, "y": y, "batch_size": self.batch_size, "shuffle": self.shuffle}
 
 
-def train(
-    model: keras.Model,
-    X: np.ndarray,
-    y: np.ndarray,
-    *,
-    epochs: int,
-    batch_size: int,
-    validation_split: float = 0.0,
-    on_epoch_end: Callable[[EpochReport], None] | None = None,
-) -> list[dict[str, float]]:
-    """Train ``model`` for ``epochs`` epochs in one go (see :class:`Trainer`)."""
-    trainer = Trainer(model, X, y, batch_size=batch_size, validation_split=validation_split)
-    return trainer.run(epochs, on_epoch_end=on_epoch_end)
-
-
 class TrainingQueue:
     """Lets at most ``capacity`` runs train at once in this process; the others wait, first come first served.
 

@@ -9,7 +9,7 @@ import pytest
 
 from nnviz.build import build_model
 from nnviz.datasets import load_iris_data, load_two_moons
-from nnviz.engine import EpochReport, Trainer, TrainingJob, TrainingQueue, train
+from nnviz.engine import EpochReport, Trainer, TrainingJob, TrainingQueue
 from nnviz.spec import LayerSpec, ModelSpec
 
 MOONS_SPEC = ModelSpec(
@@ -91,10 +91,12 @@ def test_validation_rows_are_the_last_ones_as_in_model_fit(moons):
 def test_reports_every_epoch_and_continues_from_current_weights(moons):
     model = build_model(MOONS_SPEC, seed=0)
     reports: list[EpochReport] = []
-    first = train(model, moons.X_train, moons.y_train, epochs=30, batch_size=16, on_epoch_end=reports.append)
+    first = Trainer(model, moons.X_train, moons.y_train, batch_size=16).run(30, on_epoch_end=reports.append)
     assert [r.epoch for r in reports] == list(range(1, 31)) and {r.epochs for r in reports} == {30}
     assert [r.logs for r in reports] == first and reports[-1].eta_s == 0
-    second = train(model, moons.X_train, moons.y_train, epochs=2, batch_size=16)
+    second = Trainer(model, moons.X_train, moons.y_train, batch_size=16).run(
+        2
+    )  # a new run, as a new page would
     assert first[-1]["loss"] < first[0]["loss"] * 0.8
     assert second[0]["loss"] < first[0]["loss"]  # the second run did not start from scratch
 
