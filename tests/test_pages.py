@@ -329,6 +329,8 @@ class TestModelFiles:
         import numpy as np
 
         at = open_app("pages/train.py")
+        labels = [button.proto.label for button in at.get("download_button")]
+        assert labels == ["Download the model (.keras)", "Download the weights (.npz)"]
         model = workspace(at).model
         before = [w.copy() for w in model.get_weights()]
         hostile = io.BytesIO()

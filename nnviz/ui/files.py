@@ -94,25 +94,20 @@ def model_downloads_and_weights(ws: Workspace, dataset: Dataset, spec: ModelSpec
     """Download the trained model or its weights; load weights exported from the same architecture."""
     from nnviz.modelfiles import load_weights_npz, model_bytes, weights_npz
 
-    left, right = st.columns(2)
-    left.download_button(
-        "Download the model (.keras)",
-        icon=":material/download:",
-        key="files.keras",
-        data=lambda: model_bytes(ws.model),
-        file_name=f"nnviz-{dataset.key}.keras",
-        mime="application/octet-stream",
-        on_click="ignore",
+    downloads = (
+        ("Download the model (.keras)", "files.keras", lambda: model_bytes(ws.model), ".keras"),
+        ("Download the weights (.npz)", "files.npz", lambda: weights_npz(ws.model), "-weights.npz"),
     )
-    right.download_button(
-        "Download the weights (.npz)",
-        icon=":material/download:",
-        key="files.npz",
-        data=lambda: weights_npz(ws.model),
-        file_name=f"nnviz-{dataset.key}-weights.npz",
-        mime="application/octet-stream",
-        on_click="ignore",
-    )
+    for column, (label, key, data, suffix) in zip(st.columns(len(downloads)), downloads):
+        column.download_button(
+            label,
+            icon=":material/download:",
+            key=key,
+            data=data,
+            file_name=f"nnviz-{dataset.key}{suffix}",
+            mime="application/octet-stream",
+            on_click="ignore",
+        )
     upload = st.file_uploader(
         "Load weights (.npz exported by nnviz for this architecture)",
         type=["npz"],
