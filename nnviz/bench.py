@@ -262,6 +262,20 @@ def wait_until_healthy(server: subprocess.Popen, url: str, *, timeout_s: float =
             time.sleep(0.02)
 
 
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process, in MB (from /proc)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / 100  # utime, stime in clock ticks (100 per second)
+
+
 def cold_start_s() -> tuple[float, str]:
     """Seconds from ``streamlit run app.py`` to the home page's title drawn in headless Chromium.
 

@@ -27,24 +27,18 @@ from playwright.async_api import async_playwright, expect
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from nnviz.bench import CHROMIUM, CHROMIUM_ARGS, free_port, launch_app, wait_until_healthy  # noqa: E402
+from nnviz.bench import (  # noqa: E402
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    cpu_s,
+    free_port,
+    launch_app,
+    rss_mb,
+    wait_until_healthy,
+)
 
 TIMEOUT_MS = 120_000
 expect.set_options(timeout=60_000)  # a loaded 2-core machine renders slowly; a miss after 60 s is a failure
-
-
-def rss_mb(pid: int) -> float:
-    """Resident memory of a process, in MB (from /proc)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def cpu_s(pid: int) -> float:
-    """CPU seconds (user + system) a process has used so far, from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / 100  # utime, stime in clock ticks (100 per second)
 
 
 def start_server() -> tuple[subprocess.Popen, str]:

@@ -12,11 +12,12 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
-from nnviz.bench import CHROMIUM, CHROMIUM_ARGS, free_port, launch_app, wait_until_healthy
+from nnviz.bench import CHROMIUM, CHROMIUM_ARGS, cpu_s, free_port, launch_app, wait_until_healthy
 
 pytestmark = pytest.mark.browser
 
@@ -47,8 +48,8 @@ MOONS_DENSE_LAYERS = 3  # the starter network for two moons: Dense 8, Dense 8, D
 
 
 @pytest.fixture(scope="module")
-def app_url():
-    """The base URL of a fresh ``streamlit run app.py``; stopped when the module's tests are done."""
+def app_server():
+    """A fresh ``streamlit run app.py`` and its base URL; stopped when the module's tests are done."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     for old in ARTIFACTS.glob("*.png"):  # screenshots of an earlier run would mislead
         old.unlink()
@@ -62,7 +63,7 @@ def app_url():
             server.kill()
             pytest.fail(f"{err}; see {ARTIFACTS / 'server.log'}")
         try:
-            yield url
+            yield server, url
         finally:
             server.terminate()
             try:
@@ -73,16 +74,27 @@ def app_url():
 
 
 @pytest.fixture(scope="module")
-def page():
-    """One Chromium tab, 1600 × 1000, shared by the ordered steps below."""
+def app_url(app_server):
+    return app_server[1]
+
+
+@pytest.fixture(scope="module")
+def browser():
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         try:
-            tab = browser.new_page(viewport={"width": 1600, "height": 1000})
-            tab.set_default_timeout(STEP_MS)
-            yield tab
+            yield browser
         finally:
             browser.close()
+
+
+@pytest.fixture(scope="module")
+def page(browser):
+    """One Chromium tab, 1600 × 1000, shared by the ordered steps below."""
+    tab = browser.new_page(viewport={"width": 1600, "height": 1000})
+    tab.set_default_timeout(STEP_MS)
+    yield tab
+    tab.close()
 
 
 def _screenshot(page, name: str) -> None:
@@ -291,3 +303,35 @@ def test_sidebar_names_the_dataset_just_chosen(app_url, page):
     expect(page.locator('[data-testid="stSidebar"]').get_by_text(f"Dataset: {IRIS}")).to_be_visible(
         timeout=2_000
     )
+
+
+def _server_cpu_share(server, seconds: float) -> float:
+    """The share of one core the server used over the next ``seconds``."""
+    used = cpu_s(server.pid)
+    time.sleep(seconds)
+    return (cpu_s(server.pid) - used) / seconds
+
+
+def test_closing_the_tab_stops_its_training(app_server, browser):
+    """A student who closes the tab mid-run leaves nothing burning the shared server's CPU."""
+    server, url = app_server
+    context = browser.new_context(viewport={"width": 1600, "height": 1000})
+    tab = context.new_page()
+    tab.set_default_timeout(STEP_MS)
+    tab.goto(f"{url}/train")
+    main = tab.locator('[data-testid="stMain"]')
+    expect(main.get_by_role("button", name="Train", exact=True)).to_be_enabled(timeout=TRAIN_MS)
+    _type_number(tab, "Epochs", 1000)
+    _choose(tab, "Batch size", "1")
+    _wait_idle(tab)
+    main.get_by_role("button", name="Train", exact=True).click()
+    expect(main.get_by_text(re.compile(r"^Epoch [1-9]\d* of 1000 · .* so far"))).to_be_visible(
+        timeout=TRAIN_MS
+    )
+    training = _server_cpu_share(server, 3)
+    context.close()
+    # The run pauses itself once nobody has asked for its progress for 5 s, at the next epoch end.
+    time.sleep(10)
+    after = _server_cpu_share(server, 3)
+    assert training > 0.3, f"the server should have been busy training ({training:.0%} of a core)"
+    assert after < 0.1, f"{after:.0%} of a core still busy 10 s after the tab was closed"
