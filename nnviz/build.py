@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING
 
-from nnviz.spec import LayerSpec, ModelSpec, metric_name
+from nnviz.spec import LAYER_KINDS, LayerSpec, ModelSpec, metric_name
 
 if TYPE_CHECKING:
     import keras
@@ -28,11 +28,16 @@ def layer_call(layer: LayerSpec) -> Call:
         return "Dropout", {"rate": layer.rate}
     if layer.kind == "Rescaling":
         return "Rescaling", {"scale": layer.scale, "offset": layer.offset}
-    if layer.kind == "Flatten":
-        return "Flatten", {}
-    raise ValueError(
-        f"Layer kind {layer.kind!r} cannot be built; use Dense, Activation, Dropout, Flatten or Rescaling."
-    )
+    if layer.kind in ("Flatten", "BatchNormalization"):
+        return layer.kind, {}
+    if layer.kind == "Conv2D":
+        options = ("filters", "kernel_size", "strides", "padding", "activation")
+        return "Conv2D", {name: getattr(layer, name) for name in options}
+    if layer.kind == "MaxPooling2D":
+        return "MaxPooling2D", {"pool_size": layer.pool_size}
+    if layer.kind == "Reshape":
+        return "Reshape", {"target_shape": tuple(layer.target_shape)}
+    raise ValueError(f"Layer kind {layer.kind!r} cannot be built; use one of {', '.join(LAYER_KINDS)}.")
 
 
 def optimizer_call(spec: ModelSpec) -> Call:

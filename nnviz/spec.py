@@ -12,8 +12,32 @@ import math
 import os
 from dataclasses import asdict, dataclass
 
-LAYER_KINDS = ("Dense", "Activation", "Dropout", "Flatten", "Rescaling")
+LAYER_KINDS = (
+    "Dense",
+    "Activation",
+    "Dropout",
+    "Flatten",
+    "Rescaling",
+    "Conv2D",
+    "MaxPooling2D",
+    "BatchNormalization",
+    "Reshape",
+)
 ACTIVATIONS = ("linear", "relu", "sigmoid", "tanh", "softmax")
+PADDINGS = ("valid", "same")
+# The options each kind of layer has (the other LayerSpec fields keep their defaults).
+LAYER_OPTIONS = {
+    "Dense": ("units", "activation"),
+    "Activation": ("activation",),
+    "Dropout": ("rate",),
+    "Flatten": (),
+    "Rescaling": ("scale", "offset"),
+    "Conv2D": ("filters", "kernel_size", "strides", "padding", "activation"),
+    "MaxPooling2D": ("pool_size",),
+    "BatchNormalization": (),
+    "Reshape": ("target_shape",),
+}
+MAX_KERNEL = 11  # the largest convolution kernel or pooling window, in pixels per side
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
 TASKS = ("multiclass", "binary", "regression")
 
@@ -100,11 +124,17 @@ class LayerSpec:
     """One layer. Only the fields its ``kind`` uses matter; the others keep their defaults.
 
     Args:
-        kind: one of ``LAYER_KINDS``.
+        kind: one of ``LAYER_KINDS``; ``LAYER_OPTIONS[kind]`` names the fields it uses.
         units: Dense output size.
-        activation: Dense or Activation function, one of ``ACTIVATIONS``.
+        activation: Dense, Conv2D or Activation function, one of ``ACTIVATIONS``.
         rate: Dropout fraction of values zeroed during training, in [0, 1).
         scale, offset: Rescaling computes ``x * scale + offset``.
+        filters: Conv2D output channels, one per learned kernel.
+        kernel_size: Conv2D kernel side, in pixels (square kernels).
+        strides: Conv2D step between kernel positions, in pixels.
+        padding: Conv2D ``"valid"`` (no padding: the output shrinks) or ``"same"`` (zero padding).
+        pool_size: MaxPooling2D window side and step, in pixels.
+        target_shape: Reshape's output shape without the batch axis, e.g. ``(28, 28, 1)``.
     """
 
     kind: str
@@ -113,9 +143,15 @@ class LayerSpec:
     rate: float = 0.2
     scale: float = 1 / 255
     offset: float = 0.0
+    filters: int = 8
+    kernel_size: int = 3
+    strides: int = 1
+    padding: str = "valid"
+    pool_size: int = 2
+    target_shape: tuple[int, ...] = (28, 28, 1)
 
     def label(self) -> str:
-        """Short human label, e.g. ``Dense(8, relu)``."""
+        """Short human label, e.g. ``Dense(8, relu)`` or ``Conv2D(8, 3×3, relu)``."""
         if self.kind == "Dense":
             return f"Dense({self.units}, {self.activation})"
         if self.kind == "Activation":
@@ -124,17 +160,24 @@ class LayerSpec:
             return f"Dropout({self.rate:g})"
         if self.kind == "Rescaling":
             return f"Rescaling({_fmt(self.scale)}, offset={_fmt(self.offset)})"
+        if self.kind == "Conv2D":
+            stride = f", stride {self.strides}" if self.strides != 1 else ""
+            padding = ", same" if self.padding == "same" else ""
+            size = f"{self.kernel_size}×{self.kernel_size}"
+            return f"Conv2D({self.filters}, {size}{stride}{padding}, {self.activation})"
+        if self.kind == "MaxPooling2D":
+            return f"MaxPooling2D({self.pool_size}×{self.pool_size})"
+        if self.kind == "Reshape":
+            return f"Reshape({_shape_text(self.target_shape)})"
         return self.kind
 
     def to_dict(self) -> dict:
         """The fields this kind uses, ready for JSON."""
-        used = {
-            "Dense": ("units", "activation"),
-            "Activation": ("activation",),
-            "Dropout": ("rate",),
-            "Rescaling": ("scale", "offset"),
-        }.get(self.kind, ())
-        return {"kind": self.kind, **{name: getattr(self, name) for name in used}}
+        used = LAYER_OPTIONS.get(self.kind, ())
+        return {
+            "kind": self.kind,
+            **{name: _json_value(getattr(self, name)) for name in used},
+        }
 
 
 @dataclass(frozen=True)
@@ -203,7 +246,33 @@ class ModelSpec:
         )
 
 
-_FIELD_TYPES = {"units": int, "activation": str, "rate": float, "scale": float, "offset": float}
+def _json_value(value):
+    return list(value) if isinstance(value, tuple) else value
+
+
+_FIELD_TYPES = {
+    "units": int,
+    "activation": str,
+    "rate": float,
+    "scale": float,
+    "offset": float,
+    "filters": int,
+    "kernel_size": int,
+    "strides": int,
+    "padding": str,
+    "pool_size": int,
+    "target_shape": tuple,
+}
+
+
+def _has_type(value: object, wanted: type) -> bool:
+    """Whether a JSON value is of the field type ``wanted`` (a whole number counts as a float)."""
+    if wanted is str:
+        return isinstance(value, str)
+    if wanted is tuple:
+        return isinstance(value, list) and 0 < len(value) <= 3 and all(_has_type(n, int) for n in value)
+    numbers = (int,) if wanted is int else (int, float)
+    return not isinstance(value, bool) and isinstance(value, numbers)
 
 
 def _layer_from_dict(data: object) -> LayerSpec:
@@ -212,24 +281,17 @@ def _layer_from_dict(data: object) -> LayerSpec:
     kind = data.get("kind")
     if kind not in LAYER_KINDS:
         raise SpecError([f"layer kind {kind!r} is not supported; use one of {', '.join(LAYER_KINDS)}."])
-    allowed = set(LayerSpec(kind).to_dict())
-    problems = [f"{kind} has no option {key!r}." for key in sorted(set(data) - allowed)]
-    for key in allowed - {"kind"}:
-        if key in data:
-            value, wanted = data[key], _FIELD_TYPES[key]
-            ok = (
-                isinstance(value, str)
-                if wanted is str
-                else (
-                    not isinstance(value, bool)
-                    and isinstance(value, (int,) if wanted is int else (int, float))
-                )
-            )
-            if not ok:
-                problems.append(f"{kind}.{key} must be {wanted.__name__}, got {value!r}.")
+    allowed = set(LAYER_OPTIONS[kind])
+    problems = [f"{kind} has no option {key!r}." for key in sorted(set(data) - allowed - {"kind"})]
+    for key in allowed & set(data):
+        wanted = _FIELD_TYPES[key]
+        if not _has_type(data[key], wanted):
+            what = "a list of 1 to 3 whole numbers" if wanted is tuple else wanted.__name__
+            problems.append(f"{kind}.{key} must be {what}, got {data[key]!r}.")
     if problems:
         raise SpecError(problems)
-    return LayerSpec(**data)
+    options = {key: tuple(value) if isinstance(value, list) else value for key, value in data.items()}
+    return LayerSpec(**options)
 
 
 @dataclass(frozen=True)
@@ -273,53 +335,134 @@ def output_activation(layers: tuple[LayerSpec, ...]) -> str:
     for layer in reversed(layers):
         if layer.kind == "Activation" and layer.activation != "linear":
             return layer.activation
-        if layer.kind == "Dense":
+        if layer.kind in ("Dense", "Conv2D"):
             return layer.activation
     return "linear"
 
 
 @dataclass(frozen=True)
 class LayerRow:
-    """One line of the summary table."""
+    """One line of the summary table.
+
+    ``params`` counts every weight, as ``model.count_params()`` does; ``non_trainable`` of them
+    are updated during training without gradients (BatchNormalization's moving statistics).
+    """
 
     position: int
     label: str
     output_shape: tuple[int, ...]
     params: int
     explanation: str
+    non_trainable: int = 0
 
 
 def layer_summary(spec: ModelSpec) -> list[LayerRow]:
     """Like ``model.summary()``: each layer's output shape and parameter count, explained.
 
     Computed from the spec alone (no Keras), e.g. ``"4 inputs × 5 units + 5 biases = 25"``.
-    Output shapes exclude the batch axis.
+    Output shapes exclude the batch axis. The rows stop before the first layer that cannot take
+    the shape it is given (:func:`check_spec` says why).
     """
-    rows = []
+    return _walk(spec)[0]
+
+
+def _walk(spec: ModelSpec) -> tuple[list[LayerRow], str | None]:
+    """The summary rows, and the first layer's shape problem (as a message) or None."""
+    rows: list[LayerRow] = []
     shape = tuple(spec.input_shape)
     for position, layer in enumerate(spec.layers, start=1):
-        params, explanation = 0, ""
-        if layer.kind == "Dense":
-            fan_in = shape[-1]
-            params = fan_in * layer.units + layer.units
-            explanation = f"{fan_in} inputs × {layer.units} units + {layer.units} biases = {params:,}"
-            if len(shape) > 1:
-                explanation += f" (the same weights are applied along the last axis of {_shape_text(shape)})"
-            shape = shape[:-1] + (layer.units,)
-        elif layer.kind == "Flatten":
-            flat = (math.prod(shape),)
-            explanation = f"no weights: reshapes {_shape_text(shape)} into one vector of {flat[0]:,}"
-            shape = flat
-        elif layer.kind == "Activation":
-            explanation = f"no weights: applies {layer.activation} to each value"
-        elif layer.kind == "Dropout":
-            explanation = (
-                f"no weights: zeroes {layer.rate:.0%} of values while training, passes all at inference"
+        try:
+            shape, params, non_trainable, explanation = _layer_output(layer, shape)
+        except SpecError as err:
+            return rows, f"Layer {position} ({layer.kind}): {err.problems[0]}"
+        rows.append(LayerRow(position, layer.label(), shape, params, explanation, non_trainable))
+    return rows, None
+
+
+def _layer_output(layer: LayerSpec, shape: tuple[int, ...]) -> tuple[tuple[int, ...], int, int, str]:
+    """``(output shape, parameters, non-trainable parameters, explanation)`` of ``layer`` given
+    inputs of ``shape``; :class:`SpecError` when that shape does not fit the layer."""
+    if layer.kind == "Dense":
+        fan_in = shape[-1]
+        params = fan_in * layer.units + layer.units
+        explanation = f"{fan_in} inputs × {layer.units} units + {layer.units} biases = {params:,}"
+        if len(shape) > 1:
+            explanation += f" (the same weights are applied along the last axis of {_shape_text(shape)})"
+        return shape[:-1] + (layer.units,), params, 0, explanation
+    if layer.kind == "Flatten":
+        flat = math.prod(shape)
+        return (flat,), 0, 0, f"no weights: reshapes {_shape_text(shape)} into one vector of {flat:,}"
+    if layer.kind == "Activation":
+        return shape, 0, 0, f"no weights: applies {layer.activation} to each value"
+    if layer.kind == "Dropout":
+        return (
+            shape,
+            0,
+            0,
+            f"no weights: zeroes {layer.rate:.0%} of values while training, passes all at inference",
+        )
+    if layer.kind == "Rescaling":
+        return shape, 0, 0, f"no weights: computes x × {_fmt(layer.scale)} + {_fmt(layer.offset)}"
+    if layer.kind == "Reshape":
+        if math.prod(layer.target_shape) != math.prod(shape):
+            raise SpecError(
+                [
+                    f"cannot reshape {_shape_text(shape)} ({math.prod(shape):,} values) into "
+                    f"{_shape_text(layer.target_shape)} ({math.prod(layer.target_shape):,} values); "
+                    f"the sizes must multiply to the same number, e.g. {_shape_text((*shape, 1))}."
+                ]
             )
-        elif layer.kind == "Rescaling":
-            explanation = f"no weights: computes x × {_fmt(layer.scale)} + {_fmt(layer.offset)}"
-        rows.append(LayerRow(position, layer.label(), shape, params, explanation))
-    return rows
+        return (
+            tuple(layer.target_shape),
+            0,
+            0,
+            f"no weights: rearranges {_shape_text(shape)} as {_shape_text(layer.target_shape)}",
+        )
+    if layer.kind == "BatchNormalization":
+        channels = shape[-1]
+        explanation = (
+            f"4 × {channels} channels = {4 * channels:,}: γ and β ({2 * channels:,}) are trained; the moving "
+            f"mean and variance ({2 * channels:,}) are averaged over batches, not trained"
+        )
+        return shape, 4 * channels, 2 * channels, explanation
+    # Conv2D and MaxPooling2D slide a window over images of shape height × width × channels.
+    if len(shape) != 3:
+        fix = (
+            f"add Reshape({_shape_text((*shape, 1))}) before it to give the image a channel axis"
+            if len(shape) == 2
+            else "it needs images of shape height × width × channels"
+        )
+        raise SpecError([f"gets inputs of shape {_shape_text(shape)}: {fix}."])
+    height, width, channels = shape
+    if layer.kind == "MaxPooling2D":
+        size = layer.pool_size
+        if size > min(height, width):
+            raise SpecError(
+                [
+                    f"the {size}×{size} window is larger than its {height}×{width} input; use a smaller pool size or remove it."
+                ]
+            )
+        out = (height // size, width // size, channels)
+        return out, 0, 0, f"no weights: keeps the largest value of each {size}×{size} window, per channel"
+    size, step = layer.kernel_size, layer.strides
+    if layer.padding == "same":
+        out_height, out_width = math.ceil(height / step), math.ceil(width / step)
+    else:
+        if size > min(height, width):
+            raise SpecError(
+                [
+                    f"the {size}×{size} kernel is larger than its {height}×{width} input; "
+                    "use a smaller kernel, padding 'same', or less pooling before it."
+                ]
+            )
+        out_height, out_width = (height - size) // step + 1, (width - size) // step + 1
+    filters = layer.filters
+    params = size * size * channels * filters + filters
+    explanation = (
+        f"{size}×{size} kernel × {channels} input channel{'s' if channels > 1 else ''} × {filters} filters "
+        f"+ {filters} biases = {params:,} (the same kernels slide over every position)"
+    )
+    return (out_height, out_width, filters), params, 0, explanation
 
 
 def count_params(spec: ModelSpec) -> int:
@@ -359,7 +502,25 @@ def _layer_problems(layer: LayerSpec, limits: Limits) -> list[str]:
     problems = []
     if layer.kind == "Dense" and not (1 <= layer.units <= limits.max_units):
         problems.append(f"{layer.units} units is outside 1–{limits.max_units:,} (this server's limit).")
-    if layer.kind in ("Dense", "Activation") and layer.activation not in ACTIVATIONS:
+    if layer.kind == "Conv2D":
+        if not (1 <= layer.filters <= limits.max_units):
+            problems.append(
+                f"{layer.filters} filters is outside 1–{limits.max_units:,} (this server's limit)."
+            )
+        for name in ("kernel_size", "strides"):
+            if not (1 <= getattr(layer, name) <= MAX_KERNEL):
+                problems.append(
+                    f"{name.replace('_', ' ')} {getattr(layer, name)} must be 1 to {MAX_KERNEL}, e.g. 3."
+                )
+        if layer.padding not in PADDINGS:
+            problems.append(f"padding {layer.padding!r} is unknown; use 'valid' or 'same'.")
+    if layer.kind == "MaxPooling2D" and not (1 <= layer.pool_size <= MAX_KERNEL):
+        problems.append(f"pool size {layer.pool_size} must be 1 to {MAX_KERNEL}, e.g. 2.")
+    if layer.kind == "Reshape" and not (
+        1 <= len(layer.target_shape) <= 3 and all(n >= 1 for n in layer.target_shape)
+    ):
+        problems.append(f"target shape {layer.target_shape} must be 1 to 3 positive sizes, e.g. (28, 28, 1).")
+    if layer.kind in ("Dense", "Conv2D", "Activation") and layer.activation not in ACTIVATIONS:
         problems.append(f"activation {layer.activation!r} is unknown; use one of {', '.join(ACTIVATIONS)}.")
     if layer.kind == "Dropout" and not (0 <= layer.rate < 1):
         problems.append(f"rate {layer.rate:g} must be at least 0 and below 1, e.g. 0.2.")
@@ -370,12 +531,14 @@ def _layer_problems(layer: LayerSpec, limits: Limits) -> list[str]:
 
 def _head_problems(spec: ModelSpec, target: Target, limits: Limits) -> list[str]:
     problems = []
-    rows = layer_summary(spec)
+    rows, shape_problem = _walk(spec)
+    if shape_problem:
+        return [shape_problem]
     total = sum(row.params for row in rows)
     if total > limits.max_params:
         problems.append(
             f"The model has {total:,} parameters, more than this server allows ({limits.max_params:,}); "
-            "use fewer units or layers."
+            "use fewer units, filters or layers (or pool before flattening)."
         )
     head, suggested_loss = suggested_head(target)
     out_shape = rows[-1].output_shape
@@ -420,26 +583,42 @@ def _fmt(value: float) -> str:
     return f"{value:.3g}" if value and abs(value) < 1e-2 else f"{value:g}"
 
 
-def starter_spec(input_shape: tuple[int, ...], target: Target) -> ModelSpec:
+def starter_spec(input_shape: tuple[int, ...], target: Target, *, convolutional: bool = False) -> ModelSpec:
     """A small network that trains well on a dataset of this shape, as a first thing to try.
 
-    Images get ``Rescaling(1/255)`` and ``Flatten`` first, as in the Keras course material.
+    Images get ``Rescaling(1/255)`` and ``Flatten`` first, as in the Keras course material. With
+    ``convolutional`` (images only), two Conv2D + MaxPooling2D blocks come before the Flatten,
+    after a Reshape that adds the channel axis a grey-scale image lacks.
     """
     head, loss = suggested_head(target)
-    if len(input_shape) > 1:
+    if len(input_shape) > 1 and convolutional:
+        channel = (LayerSpec("Reshape", target_shape=(*input_shape, 1)),) if len(input_shape) == 2 else ()
+        hidden = (
+            *channel,
+            LayerSpec("Rescaling"),
+            LayerSpec("Conv2D", filters=8, kernel_size=3, padding="same"),
+            LayerSpec("MaxPooling2D", pool_size=2),
+            LayerSpec("Conv2D", filters=16, kernel_size=3, padding="same"),
+            LayerSpec("MaxPooling2D", pool_size=2),
+            LayerSpec("Flatten"),
+        )
+    elif len(input_shape) > 1:
         hidden = (LayerSpec("Rescaling"), LayerSpec("Flatten"), LayerSpec("Dense", units=64))
     elif target.task == "regression":
         hidden = (LayerSpec("Dense", units=32), LayerSpec("Dense", units=16))
     else:
         hidden = (LayerSpec("Dense", units=8), LayerSpec("Dense", units=8))
-    return ModelSpec(tuple(input_shape), (*hidden, head), loss, "adam", 0.01)
+    return ModelSpec(tuple(input_shape), (*hidden, head), loss, "adam", 0.01 if not convolutional else 0.003)
 
 
 __all__ = [
     "ACTIVATIONS",
     "LAYER_KINDS",
+    "LAYER_OPTIONS",
     "LOSS_LABELS",
+    "MAX_KERNEL",
     "OPTIMIZERS",
+    "PADDINGS",
     "TASKS",
     "LayerRow",
     "LayerSpec",

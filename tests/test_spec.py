@@ -139,6 +139,25 @@ SPECS = [
     spec(
         LayerSpec("Dense", 7), LayerSpec("Flatten"), LayerSpec("Dense", 1, "linear"), shape=(6, 3), loss="mse"
     ),
+    starter_spec((28, 28), DIGITS, convolutional=True),
+    spec(
+        LayerSpec("Conv2D", filters=4, kernel_size=5, strides=2, padding="valid", activation="tanh"),
+        LayerSpec("BatchNormalization"),
+        LayerSpec("Conv2D", filters=6, kernel_size=3, strides=3, padding="same", activation="linear"),
+        LayerSpec("MaxPooling2D", pool_size=3),
+        LayerSpec("Reshape", target_shape=(6,)),
+        LayerSpec("BatchNormalization"),
+        LayerSpec("Dense", 10, "softmax"),
+        shape=(29, 31, 3),
+    ),
+    spec(
+        LayerSpec("Reshape", target_shape=(9, 7, 1)),
+        LayerSpec("Conv2D", filters=2, kernel_size=2, strides=2, padding="same"),
+        LayerSpec("MaxPooling2D", pool_size=2),
+        LayerSpec("Flatten"),
+        LayerSpec("Dense", 3, "softmax"),
+        shape=(63,),
+    ),
 ]
 
 
@@ -151,6 +170,70 @@ def test_parameter_counts_and_shapes_match_keras(model_spec):
         tuple(layer.output.shape) for layer in model.layers
     ]
     assert count_params(model_spec) == model.count_params()
+    assert [row.non_trainable for row in rows] == [
+        sum(int(weight.numpy().size) for weight in layer.non_trainable_weights) for layer in model.layers
+    ]
+
+
+def test_convolution_and_batch_norm_counts_are_explained():
+    rows = layer_summary(
+        spec(
+            LayerSpec("Conv2D", filters=8, kernel_size=3), LayerSpec("BatchNormalization"), shape=(28, 28, 1)
+        )
+    )
+    assert rows[0].explanation.startswith("3×3 kernel × 1 input channel × 8 filters + 8 biases = 80")
+    assert rows[1].explanation.startswith("4 × 8 channels = 32: γ and β (16) are trained")
+
+
+def test_starter_cnn_is_valid_and_adds_a_channel_axis():
+    starter = starter_spec((28, 28), DIGITS, convolutional=True)
+    assert starter.layers[0] == LayerSpec("Reshape", target_shape=(28, 28, 1))
+    assert {"Conv2D", "MaxPooling2D"} <= {layer.kind for layer in starter.layers}
+    assert check_spec(starter, DIGITS) == []
+
+
+@pytest.mark.parametrize(
+    ("layers", "shape", "fragment"),
+    [
+        (
+            (LayerSpec("Conv2D"), LayerSpec("Flatten"), LayerSpec("Dense", 10, "softmax")),
+            (28, 28),
+            "Layer 1 (Conv2D): gets inputs of shape 28×28: add Reshape(28×28×1) before it",
+        ),
+        (
+            (LayerSpec("Conv2D", kernel_size=7), LayerSpec("Flatten"), LayerSpec("Dense", 10, "softmax")),
+            (5, 5, 1),
+            "the 7×7 kernel is larger than its 5×5 input",
+        ),
+        (
+            (LayerSpec("MaxPooling2D", pool_size=4), LayerSpec("Flatten"), LayerSpec("Dense", 10, "softmax")),
+            (3, 3, 2),
+            "the 4×4 window is larger than its 3×3 input",
+        ),
+        (
+            (
+                LayerSpec("Reshape", target_shape=(5, 5, 1)),
+                LayerSpec("Flatten"),
+                LayerSpec("Dense", 10, "softmax"),
+            ),
+            (28, 28),
+            "cannot reshape 28×28 (784 values) into 5×5×1 (25 values)",
+        ),
+        (
+            (LayerSpec("Conv2D", kernel_size=12), LayerSpec("Flatten"), LayerSpec("Dense", 10, "softmax")),
+            (28, 28, 1),
+            "kernel size 12 must be 1 to 11",
+        ),
+        (
+            (LayerSpec("Conv2D", padding="full"), LayerSpec("Flatten"), LayerSpec("Dense", 10, "softmax")),
+            (28, 28, 1),
+            "padding 'full' is unknown",
+        ),
+    ],
+)
+def test_image_layers_that_do_not_fit_say_how_to_fix_it(layers, shape, fragment):
+    problems = check_spec(spec(*layers, shape=shape), DIGITS)
+    assert any(fragment in problem for problem in problems), problems
 
 
 def test_dense_count_is_explained_as_inputs_times_units_plus_biases():
@@ -188,6 +271,14 @@ def test_json_round_trip_keeps_the_spec():
         ({"input_shape": [4], "layers": {}, "loss": "mse"}, "layers must be a list"),
         ({"input_shape": [4], "layers": [], "loss": "mse", "exec": "x"}, "Unknown model keys"),
         ([1, 2], "JSON object"),
+        (
+            {"input_shape": [4], "layers": [{"kind": "Reshape", "target_shape": [2, "2"]}], "loss": "mse"},
+            "Reshape.target_shape must be a list of 1 to 3 whole numbers",
+        ),
+        (
+            {"input_shape": [4], "layers": [{"kind": "Conv2D", "units": 3}], "loss": "mse"},
+            "Conv2D has no option 'units'",
+        ),
     ],
 )
 def test_from_dict_rejects_bad_input_with_a_reason(data, fragment):
