@@ -14,12 +14,20 @@ This module is a pure engine: it must not import streamlit.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import keras
 import numpy as np
 
-__all__ = ["ComputationStep", "LayerStep", "layer_trace", "worked_sum"]
+__all__ = [
+    "ComputationStep",
+    "LayerStep",
+    "Window",
+    "WorkedWindow",
+    "layer_trace",
+    "worked_sum",
+    "worked_window",
+]
 
 # Tolerances used by LayerStep.agrees. Keras computes in float32 and numpy in
 # float64, so bit-exact equality is not expected; 1e-5 is comfortably above
@@ -41,6 +49,21 @@ class ComputationStep:
     value: np.ndarray
 
 
+@dataclass(frozen=True)
+class Window:
+    """Where a Conv2D kernel or MaxPooling2D window sits: its size, its step, the zero padding.
+
+    Args:
+        size: ``(height, width)`` of the window.
+        strides: ``(rows, columns)`` it moves between output cells.
+        padding: zeros added before sliding (``"same"``): ``((top, bottom), (left, right))``.
+    """
+
+    size: tuple[int, int]
+    strides: tuple[int, int]
+    padding: tuple[tuple[int, int], tuple[int, int]] = ((0, 0), (0, 0))
+
+
 @dataclass(frozen=True, eq=False)
 class LayerStep:
     """Everything the app shows for one layer of the trace.
@@ -51,18 +74,23 @@ class LayerStep:
     Args:
         index: Position of the layer in ``model.layers``.
         name: The Keras layer name.
-        kind: ``"Dense"``, ``"Activation"``, ``"Dropout"``, ``"Flatten"`` or
-            ``"Rescaling"``.
+        kind: the Keras class name: ``"Dense"``, ``"Activation"``, ``"Dropout"``,
+            ``"Flatten"``, ``"Rescaling"``, ``"Conv2D"``, ``"MaxPooling2D"``,
+            ``"BatchNormalization"`` or ``"Reshape"``.
         activation: Activation name (``"relu"``, ``"softmax"``, ``"linear"``,
-            ...) for Dense/Activation layers, else ``None``.
+            ...) for Dense/Conv2D/Activation layers, else ``None``.
         inputs: Values going into the layer, no batch axis.
-        weights: Dense kernel ``W`` of shape ``(n_in, units)``, else ``None``.
-        bias: Dense bias ``b`` of shape ``(units,)``, else ``None``.
+        weights: Dense kernel ``W`` of shape ``(n_in, units)``, or Conv2D kernel
+            of shape ``(height, width, in_channels, filters)``, else ``None``.
+        bias: Dense or Conv2D bias, one per unit or filter, else ``None``.
         steps: The numpy recomputation, in order. A Dense layer with a
             non-linear activation has two steps: ``z`` then ``activation(z)``.
         numpy_output: The last step's value (float64).
         keras_output: ``layer(inputs[None], training=False)[0]`` from Keras.
         explanation: One plain-English sentence for students.
+        window: where the kernel or pooling window slides (Conv2D, MaxPooling2D).
+        parameters: other named weights per channel (BatchNormalization's
+            ``gamma``, ``beta``, ``moving_mean``, ``moving_variance``).
     """
 
     index: int
@@ -76,6 +104,8 @@ class LayerStep:
     numpy_output: np.ndarray
     keras_output: np.ndarray
     explanation: str
+    window: Window | None = None
+    parameters: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def max_abs_diff(self) -> float:
@@ -205,8 +235,20 @@ def _check_activation(layer: keras.layers.Layer) -> str:
 # Per-layer numpy recomputation
 # --------------------------------------------------------------------------- #
 
-# What a layer handler returns: (activation, weights, bias, steps, explanation).
-_Recomputed = tuple[str | None, np.ndarray | None, np.ndarray | None, tuple[ComputationStep, ...], str]
+
+@dataclass(frozen=True, eq=False)
+class _Recomputed:
+    """What a layer handler returns: the numpy steps, the words, and the weights it used."""
+
+    steps: tuple[ComputationStep, ...]
+    explanation: str
+    activation: str | None = None
+    weights: np.ndarray | None = None
+    bias: np.ndarray | None = None
+    window: Window | None = None
+    parameters: dict[str, np.ndarray] = field(default_factory=dict)
+
+
 # A handler recomputes one layer type in numpy from the float64 input.
 _Handler = Callable[[keras.layers.Layer, np.ndarray], _Recomputed]
 
@@ -248,14 +290,14 @@ def _dense(layer: keras.layers.Dense, x: np.ndarray) -> _Recomputed:
         f"Each of the {units} neurons multiplies the {n_in} inputs by its own column of the "
         f"weight matrix W and adds them up{bias_words}{act_words}."
     )
-    return act, w, b, tuple(steps), explanation
+    return _Recomputed(tuple(steps), explanation, act, w, b)
 
 
 def _activation(layer: keras.layers.Activation, x: np.ndarray) -> _Recomputed:
     act = _check_activation(layer)
     step = ComputationStep(_activation_label(act, "x", x.ndim), _ACTIVATIONS[act](x))
     explanation = f"This layer has no weights: it {_ACTIVATION_WORDS[act]}."
-    return act, None, None, (step,), explanation
+    return _Recomputed((step,), explanation, act)
 
 
 def _dropout(layer: keras.layers.Dropout, x: np.ndarray) -> _Recomputed:
@@ -265,7 +307,7 @@ def _dropout(layer: keras.layers.Dropout, x: np.ndarray) -> _Recomputed:
         f"Dropout is switched off at inference: the values pass through unchanged "
         f"(during training {rate * 100:g}% of them would be zeroed at random)."
     )
-    return None, None, None, (step,), explanation
+    return _Recomputed((step,), explanation)
 
 
 def _flatten(layer: keras.layers.Flatten, x: np.ndarray) -> _Recomputed:
@@ -274,7 +316,7 @@ def _flatten(layer: keras.layers.Flatten, x: np.ndarray) -> _Recomputed:
     explanation = (
         f"Flatten only rearranges the {shape} grid into one row of {x.size} numbers; no value changes."
     )
-    return None, None, None, (step,), explanation
+    return _Recomputed((step,), explanation)
 
 
 def _rescaling(layer: keras.layers.Rescaling, x: np.ndarray) -> _Recomputed:
@@ -287,7 +329,101 @@ def _rescaling(layer: keras.layers.Rescaling, x: np.ndarray) -> _Recomputed:
     explanation = f"Rescaling multiplies every value by {scale_words} and adds {_fmt(offset)}"
     if is_pixels and not np.any(offset):
         explanation += ", turning pixel values 0-255 into numbers between 0 and 1"
-    return None, None, None, (step,), explanation + "."
+    return _Recomputed((step,), explanation + ".")
+
+
+def _same_padding(size: int, stride: int, length: int) -> tuple[int, int]:
+    """Zeros before and after one axis for ``padding="same"``, as TensorFlow places them."""
+    out = -(-length // stride)
+    total = max((out - 1) * stride + size - length, 0)
+    return total // 2, total - total // 2
+
+
+def _windows(x: np.ndarray, window: Window) -> np.ndarray:
+    """Every window position of ``x`` (height, width, channels): shape ``(out_h, out_w, channels, kh, kw)``."""
+    (kh, kw), (sh, sw) = window.size, window.strides
+    x = np.pad(x, (*window.padding, (0, 0)))
+    return np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(0, 1))[::sh, ::sw]
+
+
+def _conv2d(layer: keras.layers.Conv2D, x: np.ndarray) -> _Recomputed:
+    """Each filter's kernel times each window of ``x``, summed, plus the filter's bias; then the activation."""
+    act = _check_activation(layer)
+    w = np.asarray(keras.ops.convert_to_numpy(layer.kernel))
+    b = np.asarray(keras.ops.convert_to_numpy(layer.bias)) if layer.use_bias else None
+    (kh, kw), (sh, sw) = tuple(layer.kernel_size), tuple(layer.strides)
+    padding = ((0, 0), (0, 0))
+    if layer.padding == "same":
+        padding = (_same_padding(kh, sh, x.shape[0]), _same_padding(kw, sw, x.shape[1]))
+    window = Window((kh, kw), (sh, sw), padding)
+    # windows: (out_h, out_w, channels, kh, kw); kernel: (kh, kw, channels, filters).
+    z = np.einsum("ijcuv,uvcf->ijf", _windows(x, window), w.astype(np.float64))
+    label = f"z[i, j, f] = (x[{sh}i:{sh}i+{kh}, {sw}j:{sw}j+{kw}, :] * W[:, :, :, f]).sum()"
+    if b is not None:
+        z = z + b.astype(np.float64)
+        label += " + b[f]"
+    steps = [ComputationStep(label, z)]
+    if act != "linear":
+        steps.append(ComputationStep(_activation_label(act, "z", z.ndim), _ACTIVATIONS[act](z)))
+    filters, channels = w.shape[3], w.shape[2]
+    moves = "one pixel at a time" if (sh, sw) == (1, 1) else f"{sh} pixels at a time"
+    pad_words = (
+        "The input is first framed with zeros so the output keeps its size (padding 'same')."
+        if layer.padding == "same"
+        else f"Without padding the {kh}×{kw} window only fits {z.shape[0]}×{z.shape[1]} positions."
+    )
+    explanation = (
+        f"Each of the {filters} filters slides its own {kh}×{kw}×{channels} kernel over the image, {moves}; "
+        f"at every position it multiplies the window by the kernel, adds it all up{' and its bias' if b is not None else ''}"
+        f"{', then the activation ' + _ACTIVATION_WORDS[act] if act != 'linear' else ''}. {pad_words}"
+    )
+    return _Recomputed(tuple(steps), explanation, act, w, b, window)
+
+
+def _max_pooling(layer: keras.layers.MaxPooling2D, x: np.ndarray) -> _Recomputed:
+    (ph, pw), (sh, sw) = tuple(layer.pool_size), tuple(layer.strides)
+    if layer.padding != "valid":
+        raise ValueError(
+            f"Layer {layer.name!r} pools with padding {layer.padding!r}; nnviz traces 'valid' only."
+        )
+    window = Window((ph, pw), (sh, sw))
+    pooled = _windows(x, window).max(axis=(-2, -1))
+    step = ComputationStep(f"a[i, j, c] = x[{sh}i:{sh}i+{ph}, {sw}j:{sw}j+{pw}, c].max()", pooled)
+    explanation = (
+        f"Each output value is the largest value in a {ph}×{pw} window of the input, channel by channel: "
+        f"the image shrinks from {x.shape[0]}×{x.shape[1]} to {pooled.shape[0]}×{pooled.shape[1]}, "
+        "keeping where each feature responded most. It has no weights."
+    )
+    return _Recomputed((step,), explanation, window=window)
+
+
+def _batch_normalization(layer: keras.layers.BatchNormalization, x: np.ndarray) -> _Recomputed:
+    def values(weight) -> np.ndarray:
+        return np.asarray(keras.ops.convert_to_numpy(weight), dtype=np.float64)
+
+    mean, var = values(layer.moving_mean), values(layer.moving_variance)
+    channels = mean.shape[0]
+    gamma = values(layer.gamma) if layer.scale else np.ones(channels)
+    beta = values(layer.beta) if layer.center else np.zeros(channels)
+    eps = float(layer.epsilon)
+    out = (x - mean) / np.sqrt(var + eps) * gamma + beta
+    step = ComputationStep(f"a = (x - mean) / np.sqrt(var + {eps:g}) * gamma + beta", out)
+    explanation = (
+        f"At inference batch normalisation standardises each of the {channels} channels with the mean and "
+        "variance it averaged over the training batches, then scales it by γ and shifts it by β (both learned)."
+    )
+    parameters = {"gamma": gamma, "beta": beta, "moving_mean": mean, "moving_variance": var}
+    return _Recomputed((step,), explanation, parameters=parameters)
+
+
+def _reshape(layer: keras.layers.Reshape, x: np.ndarray) -> _Recomputed:
+    shape = tuple(layer.target_shape)
+    step = ComputationStep(f"a = x.reshape{shape}", x.reshape(shape))
+    explanation = (
+        f"Reshape only rearranges the {x.size} values from {' x '.join(map(str, x.shape))} to "
+        f"{' x '.join(map(str, shape))}; no value changes."
+    )
+    return _Recomputed((step,), explanation)
 
 
 # Order does not matter: none of these classes subclasses another.
@@ -297,6 +433,10 @@ _HANDLERS: dict[type, tuple[str, _Handler]] = {
     keras.layers.Dropout: ("Dropout", _dropout),
     keras.layers.Flatten: ("Flatten", _flatten),
     keras.layers.Rescaling: ("Rescaling", _rescaling),
+    keras.layers.Conv2D: ("Conv2D", _conv2d),
+    keras.layers.MaxPooling2D: ("MaxPooling2D", _max_pooling),
+    keras.layers.BatchNormalization: ("BatchNormalization", _batch_normalization),
+    keras.layers.Reshape: ("Reshape", _reshape),
 }
 
 
@@ -338,8 +478,8 @@ def layer_trace(model: keras.Model, x: np.ndarray) -> list[LayerStep]:
     comparison is independent of rounding in earlier layers.
 
     Args:
-        model: A built Keras Sequential model whose layers are all Dense,
-            Activation, Dropout, Flatten or Rescaling.
+        model: A built Keras Sequential model whose layers are all of the
+            kinds listed for :attr:`LayerStep.kind`.
         x: One sample WITHOUT batch axis, shape = model input shape, e.g.
             ``(4,)`` or ``(28, 28)``; any numeric dtype (MNIST is uint8).
 
@@ -353,7 +493,7 @@ def layer_trace(model: keras.Model, x: np.ndarray) -> list[LayerStep]:
     # Validate everything up front so a bad model fails fast, before any work.
     handlers = [_handler_for(layer) for layer in model.layers]
     for layer, (kind, _) in zip(model.layers, handlers, strict=True):
-        if kind in ("Dense", "Activation"):
+        if kind in ("Dense", "Conv2D", "Activation"):
             _check_activation(layer)
 
     # Copy so that later mutation of the caller's array cannot change the trace.
@@ -368,21 +508,22 @@ def layer_trace(model: keras.Model, x: np.ndarray) -> list[LayerStep]:
         out = layer(values.astype(np.float32)[None], training=False)
         keras_output = np.asarray(keras.ops.convert_to_numpy(out))[0]
 
-        activation, weights, bias, steps, explanation = handler(layer, values.astype(np.float64))
-
+        done = handler(layer, values.astype(np.float64))
         trace.append(
             LayerStep(
                 index=index,
                 name=layer.name,
                 kind=kind,
-                activation=activation,
+                activation=done.activation,
                 inputs=values,
-                weights=weights,
-                bias=bias,
-                steps=steps,
-                numpy_output=steps[-1].value,
+                weights=done.weights,
+                bias=done.bias,
+                steps=done.steps,
+                numpy_output=done.steps[-1].value,
                 keras_output=keras_output,
-                explanation=explanation,
+                explanation=done.explanation,
+                window=done.window,
+                parameters=done.parameters,
             )
         )
         values = keras_output
@@ -416,3 +557,51 @@ def _signed(value: float) -> str:
     """A number for a written-out sum: negative ones in brackets, so ``+ (-0.3)`` reads clearly."""
     text = f"{value:.3g}"
     return f"({text})" if value < 0 else text
+
+
+@dataclass(frozen=True, eq=False)
+class WorkedWindow:
+    """One output cell of a Conv2D or MaxPooling2D layer, worked out from its input window.
+
+    Args:
+        row, column: the output cell.
+        channel: the filter (Conv2D) or channel (MaxPooling2D) of that cell.
+        window: the input values under the window, zero padding included:
+            ``(height, width, in_channels)`` for Conv2D, ``(height, width)`` for pooling.
+        kernel: the filter's kernel, same shape as ``window`` (Conv2D), else None.
+        bias: the filter's bias (Conv2D), else None.
+        value: ``(window * kernel).sum() + bias`` before the activation, or ``window.max()``.
+    """
+
+    row: int
+    column: int
+    channel: int
+    window: np.ndarray
+    kernel: np.ndarray | None
+    bias: float | None
+    value: float
+
+
+def worked_window(step: LayerStep, row: int, column: int, channel: int) -> WorkedWindow:
+    """The window under output cell ``(row, column)`` and how it gives that cell's value.
+
+    Raises:
+        ValueError: ``step`` is not a Conv2D or MaxPooling2D layer, or the cell is outside its output.
+    """
+    if step.window is None:
+        raise ValueError(f"{step.kind} has no sliding window; pick a Conv2D or MaxPooling2D layer.")
+    out_h, out_w, out_c = step.numpy_output.shape
+    if not (0 <= row < out_h and 0 <= column < out_w and 0 <= channel < out_c):
+        raise ValueError(
+            f"Cell ({row}, {column}, {channel}) is outside the {out_h}×{out_w}×{out_c} output; "
+            f"pick a row below {out_h}, a column below {out_w} and a channel below {out_c}."
+        )
+    x = np.asarray(step.inputs, dtype=np.float64)
+    window = _windows(x, step.window)[row, column].transpose(1, 2, 0)  # (kh, kw, channels)
+    if step.weights is None:
+        pooled = window[:, :, channel]
+        return WorkedWindow(row, column, channel, pooled, None, None, float(pooled.max()))
+    kernel = step.weights[:, :, :, channel].astype(np.float64)
+    bias = float(step.bias[channel]) if step.bias is not None else None
+    value = float((window * kernel).sum() + (bias or 0.0))
+    return WorkedWindow(row, column, channel, window, kernel, bias, value)

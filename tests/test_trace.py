@@ -14,7 +14,7 @@ import keras
 import numpy as np
 import pytest
 
-from nnviz.trace import ComputationStep, LayerStep, layer_trace, worked_sum
+from nnviz.trace import ComputationStep, LayerStep, layer_trace, worked_sum, worked_window
 
 ACTIVATIONS = ["linear", "relu", "sigmoid", "tanh", "softmax"]
 TOL = 1e-5
@@ -239,12 +239,12 @@ def test_input_is_not_mutated_and_is_copied() -> None:
 @pytest.mark.parametrize(
     ("layer", "class_name"),
     [
-        (keras.layers.BatchNormalization, "BatchNormalization"),
-        (lambda: keras.layers.Conv2D(2, 3), "Conv2D"),
+        (keras.layers.LayerNormalization, "LayerNormalization"),
+        (lambda: keras.layers.Conv1D(2, 3), "Conv1D"),
     ],
 )
 def test_unsupported_layer_raises(layer, class_name: str) -> None:
-    shape = (5, 5, 1) if class_name == "Conv2D" else (4,)
+    shape = (5, 1) if class_name == "Conv1D" else (4,)
     model = _model(shape, layer())
     with pytest.raises(ValueError, match=class_name) as info:
         layer_trace(model, _sample(shape))
@@ -328,3 +328,139 @@ def test_worked_sum_writes_out_the_first_unit_and_adds_up():
     # 2×0.5 + 1×(−2) + (−4)×0.25 + 0.1 = −1.9
     assert worked_sum(step) == "z[0] = 2×0.5 + 1×(-2) + (-4)×0.25 + 0.1 = -1.9"
     assert worked_sum(step, 1, max_inputs=2) is None  # too many inputs to write out
+
+
+# --------------------------------------------------------------------------- #
+# Image layers: convolution, pooling, batch normalisation, reshape
+# --------------------------------------------------------------------------- #
+
+
+def _randomise(model: keras.Sequential, seed: int = 7) -> None:
+    """Non-trivial weights everywhere: biases, γ, β and moving statistics away from 0 and 1."""
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            channels = layer.gamma.shape[0]
+            gamma, beta, mean = (rng.normal(size=channels) for _ in range(3))
+            var = rng.uniform(0.2, 3.0, channels)
+            layer.set_weights([w.astype(np.float32) for w in (gamma, beta, mean, var)])
+        elif isinstance(layer, keras.layers.Conv2D):
+            kernel, bias = layer.get_weights()
+            layer.set_weights([kernel, rng.uniform(-1, 1, bias.shape).astype(np.float32)])
+
+
+def _conv_by_loops(x, kernel, bias, stride, pad):
+    """Convolution written the slow, obvious way: for every output cell and filter, window × kernel, summed."""
+    (top, bottom), (left, right) = pad
+    x = np.pad(x.astype(np.float64), ((top, bottom), (left, right), (0, 0)))
+    kh, kw, _, filters = kernel.shape
+    out_h, out_w = (x.shape[0] - kh) // stride + 1, (x.shape[1] - kw) // stride + 1
+    out = np.zeros((out_h, out_w, filters))
+    for i in range(out_h):
+        for j in range(out_w):
+            window = x[i * stride : i * stride + kh, j * stride : j * stride + kw, :]
+            for f in range(filters):
+                out[i, j, f] = np.sum(window * kernel[:, :, :, f]) + bias[f]
+    return out
+
+
+@pytest.mark.parametrize(
+    ("size", "stride", "padding", "shape"),
+    [
+        (3, 1, "valid", (7, 6, 2)),
+        (3, 2, "same", (7, 6, 2)),
+        (2, 2, "same", (5, 5, 1)),
+        (5, 3, "valid", (9, 11, 3)),
+    ],
+)
+def test_conv2d_agrees_with_keras_and_with_loops(size, stride, padding, shape) -> None:
+    model = _model(shape, keras.layers.Conv2D(4, size, strides=stride, padding=padding, activation="relu"))
+    _randomise(model)
+    x = _sample(shape)
+    [step] = _assert_all_agree(model, x)
+    kernel, bias = model.layers[0].get_weights()
+    if padding == "same":
+        # TensorFlow puts the odd padding pixel at the end: total = (out - 1)·stride + size - length.
+        pad = []
+        for length in shape[:2]:
+            total = max((-(-length // stride) - 1) * stride + size - length, 0)
+            pad.append((total // 2, total - total // 2))
+    else:
+        pad = [(0, 0), (0, 0)]
+    np.testing.assert_allclose(step.steps[0].value, _conv_by_loops(x, kernel, bias, stride, pad), atol=1e-9)
+    assert step.weights.shape == (size, size, shape[2], 4)
+
+
+def test_worked_window_sums_to_the_keras_output_cell() -> None:
+    model = _model((6, 6, 2), keras.layers.Conv2D(3, 3, padding="same", activation="linear"))
+    _randomise(model)
+    x = _sample((6, 6, 2))
+    [step] = layer_trace(model, x)
+    for row, column, channel in [(0, 0, 0), (2, 3, 1), (5, 5, 2)]:
+        cell = worked_window(step, row, column, channel)
+        assert cell.window.shape == cell.kernel.shape == (3, 3, 2)
+        np.testing.assert_allclose(cell.value, step.keras_output[row, column, channel], atol=1e-5)
+    corner = worked_window(step, 0, 0, 0)
+    np.testing.assert_array_equal(corner.window[0, :, :], 0)  # the zero padding above the image
+    np.testing.assert_array_equal(corner.window[1:, 1:, :], x[:2, :2, :])
+
+
+def test_max_pooling_takes_window_maxima() -> None:
+    model = _model((7, 6, 3), keras.layers.MaxPooling2D(2))
+    x = _sample((7, 6, 3))
+    [step] = _assert_all_agree(model, x)
+    expected = np.array(
+        [
+            [[x[2 * i : 2 * i + 2, 2 * j : 2 * j + 2, c].max() for c in range(3)] for j in range(3)]
+            for i in range(3)
+        ]
+    )
+    np.testing.assert_array_equal(step.numpy_output, expected)
+    cell = worked_window(step, 1, 2, 1)
+    assert cell.kernel is None and cell.value == x[2:4, 4:6, 1].max()
+
+
+def test_batch_normalization_at_inference_uses_the_moving_statistics() -> None:
+    model = _model((5, 5, 3), keras.layers.BatchNormalization(epsilon=0.01))
+    _randomise(model)
+    x = _sample((5, 5, 3))
+    [step] = _assert_all_agree(model, x)
+    gamma, beta, mean, var = (w.astype(np.float64) for w in model.layers[0].get_weights())
+    np.testing.assert_allclose(step.numpy_output, (x - mean) / np.sqrt(var + 0.01) * gamma + beta, atol=1e-9)
+    assert set(step.parameters) == {"gamma", "beta", "moving_mean", "moving_variance"}
+
+
+def test_small_cnn_on_a_uint8_image_agrees_layer_by_layer() -> None:
+    model = _model(
+        (28, 28),
+        keras.layers.Reshape((28, 28, 1)),
+        keras.layers.Rescaling(1 / 255),
+        keras.layers.Conv2D(4, 3, padding="same", activation="relu"),
+        keras.layers.BatchNormalization(),
+        keras.layers.MaxPooling2D(2),
+        keras.layers.Conv2D(6, 3, strides=2, activation="tanh"),
+        keras.layers.Flatten(),
+        keras.layers.Dense(10, activation="softmax"),
+    )
+    _randomise(model)
+    image = np.random.default_rng(3).integers(0, 256, (28, 28), dtype=np.uint8)
+    trace = _assert_all_agree(model, image)
+    assert [step.kind for step in trace] == [
+        "Reshape",
+        "Rescaling",
+        "Conv2D",
+        "BatchNormalization",
+        "MaxPooling2D",
+        "Conv2D",
+        "Flatten",
+        "Dense",
+    ]
+
+
+def test_worked_window_refuses_other_layers_and_cells_outside() -> None:
+    model = _model((4, 4, 1), keras.layers.Conv2D(2, 3), keras.layers.Flatten())
+    conv, flatten = layer_trace(model, _sample((4, 4, 1)))
+    with pytest.raises(ValueError, match="Flatten has no sliding window"):
+        worked_window(flatten, 0, 0, 0)
+    with pytest.raises(ValueError, match="outside the 2×2×2 output"):
+        worked_window(conv, 2, 0, 0)
