@@ -336,6 +336,103 @@ def values_figure(values: np.ndarray, *, title: str, names: Sequence[str] | None
     return _style(fig, height=280, title=title)
 
 
+def channel_grid_figure(
+    values: np.ndarray, *, name: str = "channel", columns: int = 8, max_channels: int = 32
+) -> go.Figure:
+    """Each channel of an image-shaped array ``(height, width, channels)`` as its own small heatmap.
+
+    For a Conv2D output these are the activation maps: where in the image each filter responded.
+    Every map has its own colour scale (blue positive, red negative, white zero).
+    """
+    values = np.asarray(values, dtype=np.float64)
+    shown = min(values.shape[2], max_channels)
+    columns = min(columns, shown)
+    rows = -(-shown // columns)
+    fig = make_subplots(
+        rows=rows,
+        cols=columns,
+        subplot_titles=[f"{name} {k}" for k in range(shown)],
+        horizontal_spacing=0.01,
+        vertical_spacing=0.3 / rows,
+    )
+    for k in range(shown):
+        channel = values[:, :, k]
+        fig.add_trace(
+            go.Heatmap(
+                z=channel[::-1],
+                colorscale="RdBu",
+                zmid=0,
+                showscale=False,
+                hovertemplate=f"{name} {k}, row %{{customdata}}, col %{{x}}: %{{z:.4g}}<extra></extra>",
+                customdata=np.repeat(np.arange(channel.shape[0])[::-1, None], channel.shape[1], axis=1),
+            ),
+            row=k // columns + 1,
+            col=k % columns + 1,
+        )
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False, scaleanchor="x")
+    title = None if shown == values.shape[2] else f"the first {shown} of {values.shape[2]} {name}s"
+    return _style(fig, height=max(150, 1100 // columns) * rows + 60, title=title)
+
+
+def kernels_figure(kernel: np.ndarray, *, max_filters: int = 16, max_channels: int = 8) -> go.Figure:
+    """A Conv2D kernel ``(height, width, in_channels, filters)``: one row per filter, one column per input channel."""
+    kernel = np.asarray(kernel, dtype=np.float64)
+    filters, channels = min(kernel.shape[3], max_filters), min(kernel.shape[2], max_channels)
+    limit = float(np.abs(kernel).max()) or 1.0  # one colour scale: weights compare across filters
+    fig = make_subplots(
+        rows=filters,
+        cols=channels,
+        row_titles=[f"filter {f}" for f in range(filters)],
+        column_titles=[f"in {c}" for c in range(channels)] if channels > 1 else None,
+        horizontal_spacing=0.02,
+        vertical_spacing=0.02,
+    )
+    for f in range(filters):
+        for c in range(channels):
+            fig.add_trace(
+                go.Heatmap(
+                    z=kernel[::-1, :, c, f],
+                    colorscale="RdBu",
+                    zmin=-limit,
+                    zmax=limit,
+                    showscale=f == 0 and c == 0,
+                    hovertemplate=f"filter {f}, in {c}: %{{z:.4g}}<extra></extra>",
+                ),
+                row=f + 1,
+                col=c + 1,
+            )
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False, scaleanchor="x")
+    return _style(fig, height=min(90 * filters + 60, 1500))
+
+
+def window_figure(window: np.ndarray, kernel: np.ndarray | None) -> go.Figure:
+    """One output cell worked out: the input window, the kernel and their products (Conv2D), each
+    number written in its cell; for max pooling just the window, its maximum outlined by the title."""
+    panels = [("window of x", window)]
+    if kernel is not None:
+        panels += [("× kernel W", kernel), ("= products (summed)", window * kernel)]
+    fig = make_subplots(rows=1, cols=len(panels), subplot_titles=[title for title, _ in panels])
+    for k, (_, values) in enumerate(panels, start=1):
+        fig.add_trace(
+            go.Heatmap(
+                z=values[::-1],
+                text=np.round(values[::-1], 2),
+                texttemplate="%{text}",
+                colorscale="RdBu",
+                zmid=0,
+                showscale=False,
+                hovertemplate="%{z:.4g}<extra></extra>",
+            ),
+            row=1,
+            col=k,
+        )
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False, scaleanchor="x")
+    return _style(fig, height=max(220, 45 * window.shape[0] + 80))
+
+
 def weights_figure(weights: np.ndarray, bias: np.ndarray | None, *, title: str) -> go.Figure:
     """A Dense layer's kernel as a heatmap (inputs down, units across), its bias as the last row.
 

@@ -96,6 +96,30 @@ class TestBuildPage:
         at.number_input(key=f"w.moons.{first}.units").set_value(5).run()
         assert "2 inputs × 5 units + 5 biases = 15" in at.table[0].value.to_string()
 
+    def test_images_offer_a_convolutional_starter_with_its_counts_explained(self):
+        at = choose_dataset(open_app(), "mnist")
+        at.switch_page("pages/build.py").run()
+        at.button(key="mnist.starter.cnn").click().run()
+        assert not at.exception
+        kinds = [row.layer.kind for row in workspace(at, "mnist").rows]
+        assert kinds[:3] == ["Reshape", "Rescaling", "Conv2D"] and "MaxPooling2D" in kinds
+        assert "Ready to train." in texts(at.success)
+        table = at.table[0].value.to_string()
+        assert "3×3 kernel × 1 input channel × 8 filters + 8 biases = 80" in table
+        assert "layers.Conv2D(filters=8, kernel_size=3" in at.code[0].value
+
+    def test_a_reshape_shape_is_typed_and_a_bad_one_is_explained(self):
+        at = choose_dataset(open_app(), "mnist")
+        at.switch_page("pages/build.py").run()
+        at.button(key="mnist.starter.cnn").click().run()
+        reshape = workspace(at, "mnist").rows[0]
+        at.text_input(key=f"w.mnist.{reshape.id}.target_shape").set_value("28, 28, x").run()
+        assert "Type positive whole numbers separated by commas" in texts(at.error)
+        at.text_input(key=f"w.mnist.{reshape.id}.target_shape").set_value("14, 56, 1").run()
+        assert workspace(at, "mnist").rows[0].layer.target_shape == (14, 56, 1)
+        at.text_input(key=f"w.mnist.{reshape.id}.target_shape").set_value("7, 7").run()
+        assert "cannot reshape 28×28 (784 values) into 7×7 (49 values)" in texts(at.error)
+
     def test_no_layers_is_a_message_not_a_traceback(self):
         at = open_app("pages/build.py")
         while workspace(at).rows:
@@ -219,6 +243,22 @@ class TestInspectPage:
         assert not at.exception and not at.error
         layers = len(workspace(at, dataset).rows)
         assert sum("they agree" in s.value for s in at.success) == layers
+
+
+    def test_a_convolutional_network_shows_filters_maps_and_one_worked_window(self):
+        at = choose_dataset(open_app(), "mnist")
+        at.switch_page("pages/build.py").run()
+        at.button(key="mnist.starter.cnn").click().run()
+        at.switch_page("pages/inspect.py").run()
+        assert not at.exception and not at.error
+        layers = len(workspace(at, "mnist").rows)
+        assert sum("they agree" in s.value for s in at.success) == layers
+        captions = texts(at.caption)
+        assert "z[14, 14, 0] = the sum of the products over all 1 input channel" in captions
+        assert "the largest value in this window" in captions
+        conv = next(k for k, row in enumerate(workspace(at, "mnist").rows) if row.layer.kind == "Conv2D")
+        at.number_input(key=f"inspect.cell.{conv}.channel").set_value(3).run()
+        assert "z[14, 14, 3] =" in texts(at.caption)
 
 
 class TestSharing:

@@ -10,14 +10,17 @@ import pandas as pd
 import streamlit as st
 
 from nnviz import figures
-from nnviz.trace import LayerStep, worked_sum
+from nnviz.trace import LayerStep, worked_sum, worked_window
 
 _TABLE_MAX = 32  # outputs up to this many values are tabulated number by number; longer ones are drawn
 _keys = itertools.count()
 
 
-def show_values(values: np.ndarray, *, title: str, names: Sequence[str] | None = None) -> None:
-    """A short vector as a column of numbers; a long vector or an image as a chart."""
+def show_values(
+    values: np.ndarray, *, title: str, names: Sequence[str] | None = None, channel_name: str = "channel"
+) -> None:
+    """A short vector as a column of numbers; a long vector or an image as a chart; an image with
+    channels (``height × width × channels``) as one small map per channel."""
     values = np.asarray(values)
     st.markdown(f"**{title}** · shape {values.shape}")
     if values.ndim == 1 and values.size <= _TABLE_MAX:
@@ -27,6 +30,8 @@ def show_values(values: np.ndarray, *, title: str, names: Sequence[str] | None =
             width="content",
             column_config={"value": st.column_config.NumberColumn(format="%.4f")},
         )
+    elif values.ndim == 3:
+        st.plotly_chart(figures.channel_grid_figure(values, name=channel_name), key=f"values.{next(_keys)}")
     else:
         st.plotly_chart(figures.values_figure(values, title="", names=names), key=f"values.{next(_keys)}")
 
@@ -49,7 +54,15 @@ def show_layer_step(step: LayerStep, label: str, *, input_names: Sequence[str] |
         in_col, out_col = st.columns([1, 2], gap="large")
         with in_col:
             show_values(step.inputs, title="x — the input", names=input_names)
-            if step.weights is not None:
+            if step.kind == "Conv2D":
+                with st.expander(
+                    f"The {step.weights.shape[3]} filters: kernel W {step.weights.shape}", expanded=True
+                ):
+                    st.plotly_chart(figures.kernels_figure(step.weights), key=f"kernels.{next(_keys)}")
+                    st.caption(
+                        "Blue weights add, red ones subtract: a filter responds where the image looks like it."
+                    )
+            elif step.weights is not None:
                 with st.expander(
                     f"Weights W {step.weights.shape} and bias b", expanded=step.weights.size <= 200
                 ):
@@ -57,18 +70,34 @@ def show_layer_step(step: LayerStep, label: str, *, input_names: Sequence[str] |
                         figures.weights_figure(step.weights, step.bias, title=""),
                         key=f"weights.{next(_keys)}",
                     )
+            if step.parameters:
+                st.markdown("**Per-channel statistics and learned scale and shift**")
+                st.dataframe(
+                    pd.DataFrame(step.parameters).rename_axis("channel"),
+                    column_config={
+                        name: st.column_config.NumberColumn(format="%.4f") for name in step.parameters
+                    },
+                )
         with out_col:
             st.markdown("**numpy**")
             st.code("\n".join(c.label for c in step.steps), language="python", wrap_lines=True)
             example = worked_sum(step)
             if example:
                 st.caption(f"For the first unit: {example}")
+            if step.window is not None:
+                _worked_cell(step)
             st.markdown(f"**numpy beside Keras** — Keras computes `{step.name}(x)` itself")
             if step.numpy_output.ndim == 1 and step.numpy_output.size <= _TABLE_MAX:
                 table = comparison_table(step)
                 formats = {name: st.column_config.NumberColumn(format="%.6f") for name in table.columns}
                 formats["|numpy − Keras|"] = st.column_config.NumberColumn(format="%.1e")
                 st.dataframe(table, column_config=formats, key=f"compare.{next(_keys)}")
+            elif step.numpy_output.ndim == 3:
+                maps = "activation maps, one per filter" if step.kind == "Conv2D" else "one map per channel"
+                name = "filter" if step.kind == "Conv2D" else "channel"
+                show_values(step.numpy_output, title=f"numpy: {maps}", channel_name=name)
+                with st.expander("Keras's own maps, to compare"):
+                    show_values(step.keras_output, title="Keras", channel_name=name)
             else:
                 numpy_col, keras_col = st.columns(2)
                 with numpy_col:
@@ -80,3 +109,37 @@ def show_layer_step(step: LayerStep, label: str, *, input_names: Sequence[str] |
             st.success(verdict + "they agree", icon=":material/check_circle:")
         else:
             st.error(verdict + "they differ", icon=":material/cancel:")
+
+
+def _worked_cell(step: LayerStep) -> None:
+    """Pick one output cell of a Conv2D or MaxPooling2D layer and show how its value comes about."""
+    out_h, out_w, out_c = step.numpy_output.shape
+    is_conv = step.kind == "Conv2D"
+    st.markdown("**One output value, worked out**")
+    row_col, column_col, channel_col = st.columns(3)
+    key = f"inspect.cell.{step.index}"
+    row = row_col.number_input("Row", 0, out_h - 1, out_h // 2, key=f"{key}.row")
+    column = column_col.number_input("Column", 0, out_w - 1, out_w // 2, key=f"{key}.column")
+    channel = channel_col.number_input(
+        "Filter" if is_conv else "Channel", 0, out_c - 1, 0, key=f"{key}.channel"
+    )
+    cell = worked_window(step, int(row), int(column), int(channel))
+    if is_conv:
+        channels = cell.window.shape[2]
+        shown = min(channels, 3)
+        for c in range(shown):
+            if channels > 1:
+                st.caption(f"Input channel {c}")
+            st.plotly_chart(
+                figures.window_figure(cell.window[:, :, c], cell.kernel[:, :, c]), key=f"cell.{next(_keys)}"
+            )
+        more = f" (only the first {shown} of {channels} are drawn)" if channels > shown else ""
+        bias = f" + bias {cell.bias:.4g}" if cell.bias is not None else ""
+        st.caption(
+            f"z[{row}, {column}, {channel}] = the sum of the products over all {channels} input "
+            f"channel{'s' if channels > 1 else ''}{more}{bias} = **{cell.value:.4g}**"
+            + (f", then {step.activation}" if step.activation not in (None, "linear") else "")
+        )
+    else:
+        st.plotly_chart(figures.window_figure(cell.window, None), key=f"cell.{next(_keys)}")
+        st.caption(f"a[{row}, {column}, {channel}] = the largest value in this window = **{cell.value:.4g}**")

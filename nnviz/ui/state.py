@@ -68,8 +68,8 @@ class Workspace:
     job_key: tuple = ()  # what the job was made for: data, settings, model and history
 
     @classmethod
-    def starter(cls, dataset: Dataset) -> Workspace:
-        spec = starter_spec(dataset.input_shape, dataset.target)
+    def starter(cls, dataset: Dataset, *, convolutional: bool = False) -> Workspace:
+        spec = starter_spec(dataset.input_shape, dataset.target, convolutional=convolutional)
         return cls([LayerRow(layer) for layer in spec.layers], spec.loss, spec.optimizer, spec.learning_rate)
 
     def spec(self, dataset: Dataset) -> ModelSpec:

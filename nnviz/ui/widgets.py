@@ -7,7 +7,17 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from nnviz.spec import ACTIVATIONS, LAYER_KINDS, LOSS_LABELS, OPTIMIZERS, LayerSpec, suggested_head
+from nnviz.spec import (
+    ACTIVATIONS,
+    LAYER_KINDS,
+    LAYER_OPTIONS,
+    LOSS_LABELS,
+    MAX_KERNEL,
+    OPTIMIZERS,
+    PADDINGS,
+    LayerSpec,
+    suggested_head,
+)
 from nnviz.ui import state as state_module
 from nnviz.ui.state import LayerRow, Workspace
 
@@ -69,42 +79,59 @@ def layer_editor(ws: Workspace, dataset: Dataset) -> None:
         "Add layer",
         key=f"{dataset.key}.add",
         on_click=_add_layer,
-        args=(ws, dataset.key),
+        args=(ws, dataset),
         icon=":material/add:",
         help="Inserted above the output layer; move it with the arrows.",
         width="stretch",
     )
-    starter_col.button(
-        "Load the starter network",
-        icon=":material/restart_alt:",
-        key=f"{dataset.key}.starter",
-        on_click=_load_starter,
-        args=(ws, dataset),
-        width="stretch",
-    )
+    with starter_col:
+        starters = [("Load the starter network", False)]
+        if dataset.is_image:
+            starters = [("Starter: dense network", False), ("Starter: convolutional network", True)]
+        for label, convolutional in starters:
+            st.button(
+                label,
+                icon=":material/restart_alt:",
+                key=f"{dataset.key}.starter.{'cnn' if convolutional else 'dense'}",
+                on_click=_load_starter,
+                args=(ws, dataset, convolutional),
+                width="stretch",
+            )
 
 
-# Each layer option's widget: (column, widget, label, widget options).
-_LAYER_OPTIONS = {
-    "units": (0, "number_input", "Units", {"min_value": 1, "max_value": 100_000, "step": 1}),
-    "activation": (1, "selectbox", "Activation", {"options": ACTIVATIONS}),
-    "rate": (
-        0,
-        "number_input",
-        "Rate (fraction dropped)",
-        {"min_value": 0.0, "max_value": 0.95, "step": 0.05},
+_WINDOW = {"min_value": 1, "max_value": MAX_KERNEL, "step": 1}
+# Each layer option's widget: (widget, label, widget options), in the order of LAYER_OPTIONS.
+_OPTION_WIDGETS = {
+    "units": ("number_input", "Units", {"min_value": 1, "max_value": 100_000, "step": 1}),
+    "activation": ("selectbox", "Activation", {"options": ACTIVATIONS}),
+    "rate": ("number_input", "Rate (fraction dropped)", {"min_value": 0.0, "max_value": 0.95, "step": 0.05}),
+    "scale": ("number_input", "Scale", {"format": "%.6f", "step": 0.001}),
+    "offset": ("number_input", "Offset", {"step": 0.1}),
+    "filters": ("number_input", "Filters", {"min_value": 1, "max_value": 100_000, "step": 1}),
+    "kernel_size": ("number_input", "Kernel", {**_WINDOW, "help": "Side of the square kernel, in pixels."}),
+    "strides": ("number_input", "Stride", {**_WINDOW, "help": "Pixels the kernel moves at each step."}),
+    "padding": (
+        "selectbox",
+        "Padding",
+        {"options": PADDINGS, "help": "same: zeros around the image keep its size; valid: no padding."},
     ),
-    "scale": (0, "number_input", "Scale", {"format": "%.6f", "step": 0.001}),
-    "offset": (1, "number_input", "Offset", {"step": 0.1}),
+    "pool_size": (
+        "number_input",
+        "Pool size",
+        {**_WINDOW, "help": "Side of the square window, and its step."},
+    ),
+    "target_shape": (
+        "text_input",
+        "Target shape",
+        {"help": "Sizes separated by commas, e.g. 28, 28, 1 to give a grey image its channel axis."},
+    ),
 }
 
 
 def _layer_row(ws: Workspace, dataset: Dataset, position: int, row: LayerRow, *, is_output: bool) -> None:
     prefix = f"{dataset.key}.{row.id}"
     layer = row.layer
-    number, kind_col, first_col, second_col, tools_col = st.columns(
-        [0.6, 2, 2, 2, 2], vertical_alignment="bottom"
-    )
+    number, kind_col, options_col, tools_col = st.columns([0.5, 1.6, 6, 1.6], vertical_alignment="bottom")
     number.markdown(f"**{position + 1}**")
     kind = bound(
         kind_col.selectbox,
@@ -114,16 +141,21 @@ def _layer_row(ws: Workspace, dataset: Dataset, position: int, row: LayerRow, *,
         options=LAYER_KINDS,
     )
     changes: dict[str, object] = {"kind": kind}
-    columns = (first_col, second_col)
-    for name in LayerSpec(kind).to_dict().keys() - {"kind"}:  # the options this kind of layer has
-        column, widget, label, options = _LAYER_OPTIONS[name]
-        changes[name] = bound(
-            getattr(columns[column], widget),
-            label,
-            key=f"{prefix}.{name}",
-            value=getattr(layer, name),
-            **options,
-        )
+    names = LAYER_OPTIONS[kind]
+    with options_col:
+        columns = st.columns(max(len(names), 2), vertical_alignment="bottom")
+    for name, column in zip(names, columns):
+        widget, label, options = _OPTION_WIDGETS[name]
+        value = getattr(layer, name)
+        if name == "target_shape":
+            text = bound(
+                column.text_input, label, key=f"{prefix}.{name}", value=_shape_text(value), **options
+            )
+            changes[name] = _parsed_shape(text, value, column)
+        else:
+            changes[name] = bound(
+                getattr(column, widget), label, key=f"{prefix}.{name}", value=value, **options
+            )
     ws.set_layer(position, **changes)
     with tools_col, st.container(horizontal=True, gap="small", vertical_alignment="bottom"):
         for name, icon, action, args, disabled in (
@@ -151,13 +183,31 @@ def _remove(ws: Workspace, position: int) -> None:
     del ws.rows[position]
 
 
-def _add_layer(ws: Workspace, dataset_key: str) -> None:
-    kind = st.session_state[f"w.{dataset_key}.new_kind"]
-    ws.rows.insert(max(len(ws.rows) - 1, 0), LayerRow(LayerSpec(kind)))
+def _shape_text(shape: tuple[int, ...]) -> str:
+    return ", ".join(str(n) for n in shape)
 
 
-def _load_starter(ws: Workspace, dataset: Dataset) -> None:
-    starter = Workspace.starter(dataset)
+def _parsed_shape(text: str, previous: tuple[int, ...], column) -> tuple[int, ...]:
+    """The sizes typed in ``text``; ``previous`` (with a message under the field) if they are not sizes."""
+    try:
+        shape = tuple(int(part) for part in text.replace("(", "").replace(")", "").split(",") if part.strip())
+    except ValueError:
+        shape = ()
+    if not shape or any(n < 1 for n in shape):
+        column.error(f"Type positive whole numbers separated by commas, e.g. {_shape_text(previous)}.")
+        return previous
+    return shape
+
+
+def _add_layer(ws: Workspace, dataset: Dataset) -> None:
+    kind = st.session_state[f"w.{dataset.key}.new_kind"]
+    # A Reshape is mostly added to give a grey-scale image its channel axis.
+    layer = LayerSpec(kind, target_shape=(*dataset.input_shape, 1))
+    ws.rows.insert(max(len(ws.rows) - 1, 0), LayerRow(layer))
+
+
+def _load_starter(ws: Workspace, dataset: Dataset, convolutional: bool) -> None:
+    starter = Workspace.starter(dataset, convolutional=convolutional)
     ws.rows, ws.loss, ws.optimizer, ws.learning_rate = (
         starter.rows,
         starter.loss,
