@@ -372,7 +372,7 @@ def channel_grid_figure(
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False, scaleanchor="x")
     title = None if shown == values.shape[2] else f"the first {shown} of {values.shape[2]} {name}s"
-    return _style(fig, height=max(150, 1100 // columns) * rows + 60, title=title)
+    return _style(fig, height=min(320, max(150, 1200 // columns)) * rows + 60, title=title)
 
 
 def kernels_figure(kernel: np.ndarray, *, max_filters: int = 16, max_channels: int = 8) -> go.Figure:

@@ -332,6 +332,12 @@ def _rescaling(layer: keras.layers.Rescaling, x: np.ndarray) -> _Recomputed:
     return _Recomputed((step,), explanation + ".")
 
 
+def _span(index: str, stride: int, size: int) -> str:
+    """The slice a window covers along one axis, as code: ``i:i+3`` or ``2*i:2*i+3``."""
+    start = index if stride == 1 else f"{stride}*{index}"
+    return f"{start}:{start}+{size}"
+
+
 def _same_padding(size: int, stride: int, length: int) -> tuple[int, int]:
     """Zeros before and after one axis for ``padding="same"``, as TensorFlow places them."""
     out = -(-length // stride)
@@ -358,7 +364,8 @@ def _conv2d(layer: keras.layers.Conv2D, x: np.ndarray) -> _Recomputed:
     window = Window((kh, kw), (sh, sw), padding)
     # windows: (out_h, out_w, channels, kh, kw); kernel: (kh, kw, channels, filters).
     z = np.einsum("ijcuv,uvcf->ijf", _windows(x, window), w.astype(np.float64))
-    label = f"z[i, j, f] = (x[{sh}i:{sh}i+{kh}, {sw}j:{sw}j+{kw}, :] * W[:, :, :, f]).sum()"
+    source = "x_padded" if layer.padding == "same" else "x"
+    label = f"z[i, j, f] = ({source}[{_span('i', sh, kh)}, {_span('j', sw, kw)}, :] * W[:, :, :, f]).sum()"
     if b is not None:
         z = z + b.astype(np.float64)
         label += " + b[f]"
@@ -388,7 +395,7 @@ def _max_pooling(layer: keras.layers.MaxPooling2D, x: np.ndarray) -> _Recomputed
         )
     window = Window((ph, pw), (sh, sw))
     pooled = _windows(x, window).max(axis=(-2, -1))
-    step = ComputationStep(f"a[i, j, c] = x[{sh}i:{sh}i+{ph}, {sw}j:{sw}j+{pw}, c].max()", pooled)
+    step = ComputationStep(f"a[i, j, c] = x[{_span('i', sh, ph)}, {_span('j', sw, pw)}, c].max()", pooled)
     explanation = (
         f"Each output value is the largest value in a {ph}×{pw} window of the input, channel by channel: "
         f"the image shrinks from {x.shape[0]}×{x.shape[1]} to {pooled.shape[0]}×{pooled.shape[1]}, "

@@ -3,6 +3,7 @@
 import numpy as np
 import streamlit as st
 
+from nnviz.drawing import MNIST_SIDE
 from nnviz.ui import state
 from nnviz.ui.page import trainable_spec, workspace_page
 from nnviz.ui.widgets import plain
@@ -14,7 +15,7 @@ session = st.session_state
 with st.spinner("Starting Keras…"):
     from nnviz.predict import class_probabilities, misclassified_indices
     from nnviz.trace import layer_trace
-    from nnviz.ui.inspect_view import show_layer_step, show_values
+    from nnviz.ui.inspect_view import DRAW, drawn_digit, show_layer_step, show_values
     from nnviz.ui.training import ensure_model, halt_training
 
 ensure_model(ws, spec, seed=session[state.SEED])
@@ -33,8 +34,16 @@ if not ws.history:
 
 X, y = dataset.X_test, dataset.y_test
 choices = ["By index"] + (["A misclassified one"] if dataset.class_names else [])
-how = st.radio("Which test sample?", choices, horizontal=True, key="inspect.how")
-if how == "By index":
+if dataset.input_shape == (MNIST_SIDE, MNIST_SIDE):
+    choices.append(DRAW)
+how = st.radio("Which input?", choices, horizontal=True, key="inspect.how")
+if how == DRAW:
+    x = drawn_digit()
+    if x is None:
+        st.info("Draw a digit in the box with the mouse (or a finger), then let go.", icon=":material/draw:")
+        st.stop()
+    index = None
+elif how == "By index":
     index = st.number_input(
         f"Test row (0 to {len(X) - 1})",
         min_value=0,
@@ -54,10 +63,14 @@ else:
         f"{len(wrong)} of {len(X)} test rows are misclassified", wrong, key=f"inspect.{dataset.key}.wrong"
     )
 
-x = X[index]
-truth = plain(dataset.class_names[y[index]]) if dataset.class_names else f"{y[index]:.3f}"
 target = plain(dataset.target_name)  # names from an uploaded file are shown as text, never as markup
-st.markdown(f"#### Test row {index} · true {target}: **{truth}**")
+if index is None:
+    truth = None
+    st.markdown("#### Your drawing, fitted into 28×28 pixels as MNIST's digits were")
+else:
+    x = X[index]
+    truth = plain(dataset.class_names[y[index]]) if dataset.class_names else f"{y[index]:.3f}"
+    st.markdown(f"#### Test row {index} · true {target}: **{truth}**")
 show_values(x, title="The input", names=None if dataset.is_image else dataset.feature_names)
 
 trace = layer_trace(ws.model, x)
@@ -69,10 +82,15 @@ output = trace[-1].keras_output
 if dataset.class_names:
     probabilities = class_probabilities(np.asarray(output, dtype=np.float64)[None, :], spec.loss)[0]
     predicted = int(probabilities.argmax())
-    verdict = ":green[correct]" if predicted == y[index] else f":red[wrong: the true {target} is {truth}]"
+    if truth is None:
+        verdict = ""
+    elif predicted == y[index]:
+        verdict = " (:green[correct])"
+    else:
+        verdict = f" (:red[wrong: the true {target} is {truth}])"
     st.subheader(
-        f"Prediction: {plain(dataset.class_names[predicted])} with probability {probabilities[predicted]:.3f} "
-        f"({verdict})"
+        f"Prediction: {plain(dataset.class_names[predicted])} with probability {probabilities[predicted]:.3f}"
+        + verdict
     )
 else:
     st.subheader(

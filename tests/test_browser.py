@@ -335,3 +335,56 @@ def test_closing_the_tab_stops_its_training(app_server, browser):
     after = _server_cpu_share(server, 3)
     assert training > 0.3, f"the server should have been busy training ({training:.0%} of a core)"
     assert after < 0.1, f"{after:.0%} of a core still busy 10 s after the tab was closed"
+
+
+def test_a_digit_drawn_on_the_canvas_steps_through_a_convolutional_network(app_server, browser):
+    """MNIST, the starter CNN, one epoch, then a "1" drawn with the mouse is classified layer by layer."""
+    _, url = app_server
+    context = browser.new_context(viewport={"width": 1600, "height": 1000})
+    tab = context.new_page()
+    tab.set_default_timeout(STEP_MS)
+    main = tab.locator('[data-testid="stMain"]')
+    try:
+        tab.goto(url)
+        _go(tab, "1 · Data")
+        _choose(tab, "Dataset", "MNIST digits (28×28 images, ten classes)")
+        expect(main.get_by_text("10 classes", exact=True)).to_be_visible(timeout=STEP_MS)
+        _go(tab, "2 · Build")
+        main.get_by_role("button", name="Starter: convolutional network").click()
+        expect(main.get_by_text("Ready to train.")).to_be_visible()
+        expect(main.locator('[data-testid="stCode"]').first).to_contain_text("layers.Conv2D(filters=8")
+        _wait_idle(tab)
+        _screenshot(tab, "08-build-cnn.png")
+        _go(tab, "3 · Train")
+        expect(main.get_by_role("button", name="Train", exact=True)).to_be_enabled(timeout=TRAIN_MS)
+        _type_number(tab, "Epochs", 1)
+        _wait_idle(tab)
+        main.get_by_role("button", name="Train", exact=True).click()
+        expect(main.get_by_text(re.compile(r"^Done: 1 epochs? in"))).to_be_visible(timeout=TRAIN_MS)
+        _go(tab, "4 · Inspect")
+        expect(tab.get_by_role("heading", name=re.compile(r"^Prediction: "))).to_be_visible(timeout=TRAIN_MS)
+        tab.get_by_text("Draw a digit", exact=True).click()
+        expect(main.get_by_text("Draw a digit in the box")).to_be_visible()
+        canvas = main.locator("canvas").last
+        expect(canvas).to_be_visible()
+        box = canvas.bounding_box()
+        x, top = box["x"] + box["width"] / 2, box["y"] + box["height"] * 0.15
+        tab.mouse.move(x, top)
+        tab.mouse.down()
+        for k in range(1, 21):  # a "1": one stroke down the middle
+            tab.mouse.move(x, top + k * box["height"] * 0.035)
+        tab.mouse.up()
+        expect(main.get_by_text("Your drawing, fitted into 28×28 pixels")).to_be_visible(timeout=STEP_MS)
+        prediction = tab.get_by_role("heading", name=re.compile(r"^Prediction: \d with probability"))
+        expect(prediction).to_be_visible(timeout=STEP_MS)
+        layers = 8  # the starter CNN: Reshape, Rescaling, 2 × (Conv2D, MaxPooling2D), Flatten, Dense
+        expect(main.get_by_text(re.compile(r"they agree$"))).to_have_count(layers)
+        expect(main.get_by_text("they differ")).to_have_count(0)
+        _wait_idle(tab)
+        _no_exceptions(tab)
+        _screenshot(tab, "09-inspect-drawn-digit.png")
+    except BaseException:
+        _screenshot(tab, "failure-drawn-digit.png")
+        raise
+    finally:
+        context.close()

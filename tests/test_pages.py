@@ -244,6 +244,12 @@ class TestInspectPage:
         layers = len(workspace(at, dataset).rows)
         assert sum("they agree" in s.value for s in at.success) == layers
 
+    def test_mnist_offers_a_canvas_that_waits_for_a_drawing(self):
+        at = choose_dataset(open_app(), "mnist")
+        at.switch_page("pages/inspect.py").run()
+        at.radio(key="inspect.how").set_value("Draw a digit").run()
+        assert not at.exception
+        assert "Draw a digit in the box" in texts(at.info)
 
     def test_a_convolutional_network_shows_filters_maps_and_one_worked_window(self):
         at = choose_dataset(open_app(), "mnist")

@@ -10,10 +10,37 @@ import pandas as pd
 import streamlit as st
 
 from nnviz import figures
+from nnviz.drawing import ink, to_mnist
 from nnviz.trace import LayerStep, worked_sum, worked_window
+
+DRAW = "Draw a digit"
 
 _TABLE_MAX = 32  # outputs up to this many values are tabulated number by number; longer ones are drawn
 _keys = itertools.count()
+
+
+def drawn_digit() -> np.ndarray | None:
+    """A canvas to draw a digit on; the drawing as a 28×28 MNIST-style image, or None before any ink."""
+    from streamlit_drawable_canvas import st_canvas  # the component's assets load only where it is used
+
+    canvas_col, help_col = st.columns([1, 2])
+    with canvas_col:
+        drawn = st_canvas(
+            stroke_width=22,
+            stroke_color="#000000",
+            background_color="#FFFFFF",
+            width=280,
+            height=280,
+            drawing_mode="freedraw",
+            return_image_data=True,
+            key="inspect.canvas",
+        )
+    help_col.caption(
+        "Draw one digit, large, in the middle. It is then cropped, shrunk to fit a 20×20 box and "
+        "centred by its mass in 28×28 pixels, as MNIST's digits were; the trash-can button clears it."
+    )
+    image = drawn.image_data if drawn is not None else None
+    return None if image is None else to_mnist(ink(image))
 
 
 def show_values(
