@@ -13,9 +13,10 @@ spec = trainable_spec(ws, dataset)
 session = st.session_state
 
 with st.spinner("Starting Keras…"):
+    from nnviz.lossmath import logits, loss_steps
     from nnviz.predict import class_probabilities, misclassified_indices
     from nnviz.trace import layer_trace
-    from nnviz.ui.inspect_view import DRAW, drawn_digit, show_layer_step, show_values
+    from nnviz.ui.inspect_view import DRAW, drawn_digit, show_layer_step, show_loss_steps, show_values
     from nnviz.ui.training import ensure_model, halt_training
 
 ensure_model(ws, spec, seed=session[state.SEED])
@@ -97,3 +98,12 @@ else:
         f"Prediction: {float(output[0]):.3f} {target} (true: {truth}, "
         f"error {float(output[0]) - float(y[index]):+.3f})"
     )
+
+if index is not None:
+    st.subheader("From the output to the loss")
+    st.caption(
+        "What training minimises for this one sample: the loss, computed by hand in numpy beside the "
+        "Keras functions that fit() uses. The reported loss is the mean of this over the rows."
+    )
+    steps = loss_steps(np.asarray(output), logits(trace[-1]), y[index], spec.loss)
+    show_loss_steps(steps, class_names=dataset.class_names or None)

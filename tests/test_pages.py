@@ -225,9 +225,28 @@ class TestInspectPage:
     def test_every_layer_agrees_with_numpy_and_a_prediction_is_given(self):
         at = open_app("pages/inspect.py")
         assert "not been trained yet" in texts(at.warning)
-        verdicts = [s.value for s in at.success]
+        verdicts = [
+            s.value for s in at.success if "comparisons" not in s.value
+        ]  # one per layer, then the loss
         assert len(verdicts) == 3 and all("they agree" in v for v in verdicts)
         assert any(h.value.startswith("Prediction: ") for h in at.subheader)
+
+    @pytest.mark.parametrize(
+        ("dataset", "keras_call"),
+        [
+            ("moons", "keras.losses.binary_crossentropy"),
+            ("iris", "keras.losses.sparse_categorical_crossentropy"),
+            ("housing", "keras.losses.mean_squared_error"),
+        ],
+    )
+    def test_the_loss_of_the_sample_is_worked_out_beside_keras(self, dataset, keras_call):
+        at = choose_dataset(open_app(), dataset)
+        at.switch_page("pages/inspect.py").run()
+        assert not at.exception
+        assert "From the output to the loss" in texts(at.subheader)
+        calls = [call for frame in at.dataframe for call in frame.value.get("Keras call", [])]
+        assert any(call.startswith(keras_call) for call in calls), calls
+        assert "comparisons" in texts(at.success) and not at.error
 
     def test_a_misclassified_sample_is_offered(self):
         at = open_app("pages/inspect.py")

@@ -11,6 +11,7 @@ import streamlit as st
 
 from nnviz import figures
 from nnviz.drawing import ink, to_mnist
+from nnviz.lossmath import LossStep
 from nnviz.trace import LayerStep, worked_sum, worked_window
 
 DRAW = "Draw a digit"
@@ -170,3 +171,49 @@ def _worked_cell(step: LayerStep) -> None:
     else:
         st.plotly_chart(figures.window_figure(cell.window, None), key=f"cell.{next(_keys)}")
         st.caption(f"a[{row}, {column}, {channel}] = the largest value in this window = **{cell.value:.4g}**")
+
+
+def show_loss_steps(steps: Sequence[LossStep], *, class_names: Sequence[str] | None) -> None:
+    """The way from the output to the loss: the numpy code, then each value beside Keras's."""
+    st.code("\n".join(step.code for step in steps), language="python", wrap_lines=True)
+    per_class = [step for step in steps if np.ndim(step.numpy_value) == 1 and np.size(step.numpy_value) > 1]
+    if per_class:
+        index = list(class_names) if class_names else None
+        table = pd.DataFrame({step.name: step.numpy_value for step in per_class}, index=index)
+        for step in per_class:
+            if step.keras_value is not None:
+                table[f"{step.name} (Keras)"] = step.keras_value
+        st.dataframe(
+            table.rename_axis("class"),
+            column_config={name: st.column_config.NumberColumn(format="%.6f") for name in table.columns},
+        )
+    rows = [
+        {
+            "step": step.name,
+            "numpy": float(np.ravel(step.numpy_value)[0]),
+            "Keras": None if step.keras_value is None else float(np.ravel(step.keras_value)[0]),
+            "Keras call": step.keras_code or "—",
+            "|numpy − Keras|": step.max_abs_diff,
+            "meaning": step.meaning,
+        }
+        for step in steps
+        if step not in per_class
+    ]
+    st.dataframe(
+        pd.DataFrame(rows).set_index("step"),
+        column_config={
+            "numpy": st.column_config.NumberColumn(format="%.6f"),
+            "Keras": st.column_config.NumberColumn(format="%.6f"),
+            "|numpy − Keras|": st.column_config.NumberColumn(format="%.1e"),
+            "meaning": st.column_config.TextColumn(width="large"),
+        },
+    )
+    for step in per_class:
+        st.caption(f"{step.name}: {step.meaning}")
+    compared = [step for step in steps if step.agrees is not None]
+    worst = max(step.max_abs_diff for step in compared)
+    verdict = f"max |numpy − Keras| over {len(compared)} comparisons = {worst:.2e}: "
+    if all(step.agrees for step in compared):
+        st.success(verdict + "numpy's loss agrees with Keras's", icon=":material/check_circle:")
+    else:
+        st.error(verdict + "numpy's loss differs from Keras's", icon=":material/cancel:")
