@@ -1,41 +1,162 @@
-"""ModelSpec -> the Keras code that builds and compiles exactly that model."""
+"""ModelSpec -> the Keras code that builds and compiles exactly that model, and a whole training script.
+
+:func:`keras_code` prints the model alone (Sequential or functional API); :func:`training_script`
+adds the app's data loading, split and scaling before it and ``fit`` / ``evaluate`` with the
+current settings after it, so that a student can run in a notebook what they ran in the app.
+"""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 from nnviz.build import Call, layer_call, metric_call, optimizer_call
+from nnviz.catalog import BUILT_IN_DATASETS
 from nnviz.spec import ModelSpec
 
+APIS = ("sequential", "functional")
 
-def keras_code(spec: ModelSpec, *, seed: int = 0) -> str:
-    """Runnable Python (Keras 3, Sequential API) that builds and compiles ``spec``.
+
+@dataclass(frozen=True)
+class FitSettings:
+    """How the app trains: ``fit``'s arguments and the seed of the weights, the data and the shuffles."""
+
+    epochs: int
+    batch_size: int
+    validation_split: float
+    seed: int = 0
+
+
+def keras_code(spec: ModelSpec, *, seed: int = 0, api: str = "sequential") -> str:
+    """Runnable Python (Keras 3) that builds and compiles ``spec``.
 
     Args:
         spec: the network; its layers, loss, optimizer and learning rate are all written out.
         seed: passed to ``keras.utils.set_random_seed`` so the initial weights match the app's.
+        api: ``"sequential"`` (a list of layers) or ``"functional"`` (each layer called on the
+            previous one's output); both build the same layers with the same initial weights.
 
     Returns:
         Source code that defines ``model``; it imports only ``keras``.
     """
-    layer_lines = "".join(f"    {_render('layers', call)},\n" for call in map(layer_call, spec.layers))
     return (
-        "import keras\n"
-        "from keras import layers\n"
-        "\n"
-        f"keras.utils.set_random_seed({seed})\n"
-        "\n"
-        "model = keras.Sequential([\n"
-        f"    keras.Input(shape={tuple(spec.input_shape)!r}),\n"
-        f"{layer_lines}"
-        "])\n"
-        "model.compile(\n"
+        "import keras\nfrom keras import layers\n\n"
+        + _model_code(spec, seed=seed, api=api)
+        + "model.summary()\n"
+    )
+
+
+def _model_code(spec: ModelSpec, *, seed: int, api: str) -> str:
+    if api not in APIS:
+        raise ValueError(f"api={api!r} is unknown; use 'sequential' or 'functional'.")
+    calls = [_render("layers", call) for call in map(layer_call, spec.layers)]
+    head = f"keras.utils.set_random_seed({seed})\n\n"
+    if api == "sequential":
+        layer_lines = "".join(f"    {call},\n" for call in calls)
+        model = (
+            "model = keras.Sequential([\n"
+            f"    keras.Input(shape={tuple(spec.input_shape)!r}),\n"
+            f"{layer_lines}"
+            "])\n"
+        )
+    else:
+        steps = [f"x = {call}({'inputs' if k == 0 else 'x'})\n" for k, call in enumerate(calls)]
+        model = (
+            f"inputs = keras.Input(shape={tuple(spec.input_shape)!r})\n"
+            f"{''.join(steps)}"
+            "model = keras.Model(inputs=inputs, outputs=x)\n"
+        )
+    return (
+        head + model + "model.compile(\n"
         f"    optimizer={_render('keras.optimizers', optimizer_call(spec))},\n"
         f"    loss={_literal(spec.loss)},\n"
         f"    metrics=[{_render('keras.metrics', metric_call(spec))}],\n"
         ")\n"
-        "model.summary()\n"
     )
+
+
+_SPLIT = "X_train, X_test, y_train, y_test = train_test_split(\n    {X}, {y}, test_size=0.2, random_state={seed}{stratify}\n)\n"
+_SCALE = (
+    "scaler = StandardScaler().fit(X_train)  # scaled by the training rows alone\n"
+    'X_train, X_test = scaler.transform(X_train).astype("float32"), scaler.transform(X_test).astype("float32")\n'
+)
+
+
+def data_code(dataset_key: str, *, seed: int = 0, moons_samples: int = 300, moons_noise: float = 0.15) -> str:
+    """The app's loading, split and scaling of a built-in dataset, as code defining
+    ``X_train, X_test, y_train, y_test``.
+
+    Raises:
+        ValueError: for a dataset without an export (an uploaded CSV).
+    """
+    if dataset_key == "moons":
+        return (
+            "from sklearn.datasets import make_moons\n"
+            "from sklearn.model_selection import train_test_split\n\n"
+            f"X, y = make_moons({moons_samples}, noise={moons_noise!r}, random_state={seed})\n"
+            + _SPLIT.format(X='X.astype("float32")', y="y", seed=seed, stratify=", stratify=y")
+        )
+    if dataset_key == "iris":
+        return (
+            "from sklearn.datasets import load_iris\n"
+            "from sklearn.model_selection import train_test_split\n\n"
+            "iris = load_iris()\n"
+            + _SPLIT.format(
+                X='iris.data.astype("float32")', y="iris.target", seed=seed, stratify=", stratify=iris.target"
+            )
+        )
+    if dataset_key == "housing":
+        return (
+            "from sklearn.datasets import fetch_california_housing\n"
+            "from sklearn.model_selection import train_test_split\n"
+            "from sklearn.preprocessing import StandardScaler\n\n"
+            "housing = fetch_california_housing()  # downloads once (about 400 kB)\n"
+            + _SPLIT.format(X="housing.data", y='housing.target.astype("float32")', seed=seed, stratify="")
+            + _SCALE
+        )
+    if dataset_key == "mnist":
+        return (
+            "# 60,000 training and 10,000 test images, 28×28 pixels 0–255 (the model rescales them)\n"
+            "(X_train, y_train), (X_test, y_test) = keras.datasets.mnist.load_data()  # downloads once (11 MB)\n"
+        )
+    raise ValueError(
+        f"No data-loading code for {dataset_key!r}: only the built-in datasets (moons, iris, housing, "
+        "mnist) can be exported with their data; load your CSV yourself into X_train, y_train."
+    )
+
+
+def training_script(
+    spec: ModelSpec, dataset_key: str, fit: FitSettings, *, api: str = "sequential", **data_options
+) -> str:
+    """A whole runnable script: the data as the app prepared it, the model, ``fit`` and ``evaluate``.
+
+    Args:
+        spec: the network and its compile settings.
+        dataset_key: a built-in dataset; ``data_options`` are its options (``moons_samples``, ``moons_noise``).
+        fit: epochs, batch size, validation split and the seed (of the data, the weights and the shuffles).
+        api: ``"sequential"`` or ``"functional"``.
+    """
+    data = data_code(dataset_key, seed=fit.seed, **data_options)  # first: it refuses datasets it cannot load
+    settings = f"epochs={fit.epochs}, batch_size={fit.batch_size}, validation_split={fit.validation_split!r}"
+    return (
+        f'"""Exported from nnviz: {BUILT_IN_DATASETS[dataset_key]}, {len(spec.layers)} layers, '
+        f"{fit.epochs} epochs, seed {fit.seed}.\n\n"
+        "nnviz trains with the same maths as model.fit (same loss, optimizer, batches and metrics);\n"
+        "the order of the shuffled batches differs, so the numbers differ slightly from the app's.\n"
+        '"""\n\n'
+        "import keras\n"
+        "from keras import layers\n\n"
+        f"{data}\n"
+        f"{_model_code(spec, seed=fit.seed, api=api)}"
+        "model.summary()\n\n"
+        f"history = model.fit(X_train, y_train, {settings}, shuffle=True)\n"
+        "test_loss, test_metric = model.evaluate(X_test, y_test)\n"
+        'print(f"test loss {test_loss:.4f}, test ' + _metric_label(spec) + ' {test_metric:.4f}")\n'
+    )
+
+
+def _metric_label(spec: ModelSpec) -> str:
+    return metric_call(spec)[1]["name"]
 
 
 def _render(module: str, call: Call) -> str:

