@@ -3,12 +3,10 @@
 import pandas as pd
 import streamlit as st
 
-from nnviz.codegen import keras_code
 from nnviz.spec import check_spec, layer_summary
-from nnviz.ui import state
 from nnviz.ui.files import spec_import
 from nnviz.ui.page import workspace_page
-from nnviz.ui.widgets import compile_settings, layer_editor, plain, show_problems
+from nnviz.ui.widgets import code_view, compile_settings, layer_editor, plain, show_problems
 
 dataset, ws = workspace_page("Build")
 st.caption(
@@ -48,8 +46,7 @@ with summary_col:
     st.markdown(f"**Total: {sum(row.params for row in rows):,} parameters**, all trainable.")
 
 st.subheader("Keras code")
-st.caption("Builds and compiles exactly this model (copy it with the button in the corner).")
-st.code(keras_code(spec, seed=st.session_state[state.SEED]), language="python", wrap_lines=True)
+code_view(spec, dataset)
 
 st.subheader("Save or import")
 spec_import(ws, dataset)

@@ -108,6 +108,17 @@ class TestBuildPage:
         assert "3×3 kernel × 1 input channel × 8 filters + 8 biases = 80" in table
         assert "layers.Conv2D(filters=8, kernel_size=3" in at.code[0].value
 
+    def test_the_whole_training_script_follows_the_train_settings_and_the_api(self):
+        at = open_app("pages/build.py")
+        at.session_state["epochs"] = 7
+        at.radio(key="build.code_scope").set_value("script").run()
+        script = at.code[0].value
+        assert "make_moons(300, noise=0.15, random_state=0)" in script
+        assert "model.fit(X_train, y_train, epochs=7, batch_size=16, validation_split=0.2" in script
+        at.radio(key="build.code_api").set_value("functional").run()
+        assert "model = keras.Model(inputs=inputs, outputs=x)" in at.code[0].value
+        assert at.get("download_button")
+
     def test_a_reshape_shape_is_typed_and_a_bad_one_is_explained(self):
         at = choose_dataset(open_app(), "mnist")
         at.switch_page("pages/build.py").run()
@@ -330,6 +341,12 @@ class TestOwnData:
         at = choose_dataset(open_app(), "csv")
         at.switch_page("pages/build.py").run()
         assert "Upload a CSV file and choose its target on the Data page first." in texts(at.info)
+
+    def test_its_export_is_the_model_alone_and_says_why(self):
+        at = self.upload(self.GOOD.encode())
+        at.switch_page("pages/build.py").run()
+        at.radio(key="build.code_scope").set_value("script").run()
+        assert "cannot be loaded by exported code" in texts(at.info) and not at.exception
 
     def test_a_good_file_trains_with_its_text_columns_left_out(self):
         at = self.upload(self.GOOD.encode())

@@ -16,6 +16,7 @@ from nnviz.spec import (
     OPTIMIZERS,
     PADDINGS,
     LayerSpec,
+    ModelSpec,
     suggested_head,
 )
 from nnviz.ui import state as state_module
@@ -319,3 +320,67 @@ def csv_upload(seed: int) -> None:
         st.session_state[state_module.CSV_DATASET] = None
         return
     st.session_state[state_module.CSV_DATASET], st.session_state[state_module.CSV_NOTES] = dataset, notes
+
+
+def code_view(spec: ModelSpec, dataset: Dataset) -> None:
+    """The Keras code of ``spec``: the model alone or a whole training script, Sequential or functional."""
+    from nnviz.codegen import FitSettings, keras_code, training_script
+
+    session = st.session_state
+    api_col, scope_col = st.columns(2)
+    api = api_col.radio(
+        "API",
+        ("sequential", "functional"),
+        format_func={
+            "sequential": "Sequential (a list of layers)",
+            "functional": "Functional (layer calls)",
+        }.get,
+        horizontal=True,
+        key="build.code_api",
+    )
+    scope = scope_col.radio(
+        "What to export",
+        ("model", "script"),
+        horizontal=True,
+        key="build.code_scope",
+        format_func={"model": "The model", "script": "Whole script: data, model, fit"}.get,
+    )
+    seed = session[state_module.SEED]
+    if scope == "model":
+        st.caption(f"Builds and compiles exactly this model, with the same initial weights (seed {seed}).")
+        st.code(keras_code(spec, seed=seed, api=api), language="python", wrap_lines=True)
+        return
+    if dataset.key.startswith("csv"):
+        st.info(
+            "An uploaded CSV cannot be loaded by exported code (the file stays on this server): export "
+            "the model, and load your file into X_train, y_train yourself.",
+            icon=":material/info:",
+        )
+        return
+    fit = FitSettings(
+        session[state_module.EPOCHS],
+        session[state_module.BATCH_SIZE],
+        session[state_module.VALIDATION_SPLIT],
+        seed,
+    )
+    options = {}
+    if dataset.key == "moons":
+        options = {
+            "moons_samples": session[state_module.MOONS_SAMPLES],
+            "moons_noise": session[state_module.MOONS_NOISE],
+        }
+    script = training_script(spec, dataset.key, fit, api=api, **options)
+    st.caption(
+        f"Loads and prepares the data as the app does, builds this model and trains it with the Train "
+        f"page's settings ({fit.epochs} epochs, batch size {fit.batch_size}, validation split "
+        f"{fit.validation_split:g}, seed {seed}). Run it with python or paste it into a notebook."
+    )
+    st.code(script, language="python", wrap_lines=True)
+    st.download_button(
+        "Download the script (.py)",
+        script,
+        file_name=f"nnviz_{dataset.key}.py",
+        mime="text/x-python",
+        icon=":material/download:",
+        key="build.code_download",
+    )
