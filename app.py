@@ -7,13 +7,16 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import streamlit as st
 
+from nnviz import figures
 from nnviz.ui.frame import sidebar
 from nnviz.ui.runtime import keep_keras_state_between_runs
-from nnviz.ui.state import init_state
+from nnviz.ui.sharing import open_shared_link
+from nnviz.ui.state import PRESENT, init_state
 
 keep_keras_state_between_runs()
 st.set_page_config(page_title="nnviz — see a neural network learn", page_icon=":material/hub:", layout="wide")
 init_state()
+open_shared_link()
 page = st.navigation(
     [
         st.Page("pages/home.py", title="Start", icon=":material/home:", default=True),
@@ -24,4 +27,5 @@ page = st.navigation(
     ]
 )
 sidebar()
-page.run()
+with figures.projector_style(st.session_state[PRESENT]):
+    page.run()

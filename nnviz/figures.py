@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import base64
+import contextlib
+import contextvars
 import html
 import io
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
@@ -29,16 +31,33 @@ CLASS_COLORS = (
     "#882255",
 )
 _FONT = {"size": 15}
+# Figures made while this is true are styled for a projector: larger type, thicker lines, white
+# background with black axes. Set per script run (each run has its own context), not per process.
+_PROJECTOR = contextvars.ContextVar("projector", default=False)
+
+
+@contextlib.contextmanager
+def projector_style(on: bool) -> Iterator[None]:
+    """Within this block, the figures built here are styled for a projector when ``on``."""
+    token = _PROJECTOR.set(on)
+    try:
+        yield
+    finally:
+        _PROJECTOR.reset(token)
 
 
 def _style(fig: go.Figure, *, height: int = 420, title: str | None = None) -> go.Figure:
+    projector = _PROJECTOR.get()
     fig.update_layout(
-        height=height,
-        font=_FONT,
+        height=round(height * 1.25) if projector else height,
+        font={"size": 24, "color": "black"} if projector else _FONT,
         title=title,
         margin={"l": 10, "r": 10, "t": 60 if title else 30, "b": 10},
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
     )
+    if projector:
+        fig.update_layout(template="simple_white")
+        fig.update_traces(selector={"type": "scatter"}, line_width=5)
     return fig
 
 

@@ -226,7 +226,7 @@ class ModelSpec:
         parsed = []
         for position, layer in enumerate(layers, start=1):
             try:
-                parsed.append(_layer_from_dict(layer))
+                parsed.append(layer_from_dict(layer))
             except SpecError as err:
                 problems += [f"Layer {position}: {p}" for p in err.problems]
         rate = data.get("learning_rate", 0.01)
@@ -275,7 +275,7 @@ def _has_type(value: object, wanted: type) -> bool:
     return not isinstance(value, bool) and isinstance(value, numbers)
 
 
-def _layer_from_dict(data: object) -> LayerSpec:
+def layer_from_dict(data: object) -> LayerSpec:
     if not isinstance(data, dict):
         raise SpecError([f"a layer must be an object, got {type(data).__name__}."])
     kind = data.get("kind")

@@ -4,9 +4,13 @@ import pandas as pd
 import streamlit as st
 
 from nnviz.spec import check_spec, layer_summary
+from nnviz.ui import state
 from nnviz.ui.files import spec_import
 from nnviz.ui.page import workspace_page
+from nnviz.ui.runtime import run_through_the_router
 from nnviz.ui.widgets import code_view, compile_settings, layer_editor, plain, show_problems
+
+run_through_the_router()
 
 dataset, ws = workspace_page("Build")
 st.caption(
@@ -48,5 +52,6 @@ with summary_col:
 st.subheader("Keras code")
 code_view(spec, dataset)
 
-st.subheader("Save or import")
-spec_import(ws, dataset)
+if not st.session_state[state.PRESENT]:  # files are not for the projector
+    st.subheader("Save or import")
+    spec_import(ws, dataset)

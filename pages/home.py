@@ -2,6 +2,10 @@
 
 import streamlit as st
 
+from nnviz.ui.runtime import run_through_the_router
+
+run_through_the_router()
+
 st.title("nnviz")
 st.subheader("See a real Keras neural network learn, one step at a time")
 st.markdown(

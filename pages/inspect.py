@@ -6,7 +6,10 @@ import streamlit as st
 from nnviz.drawing import MNIST_SIDE
 from nnviz.ui import state
 from nnviz.ui.page import trainable_spec, workspace_page
+from nnviz.ui.runtime import run_through_the_router
 from nnviz.ui.widgets import plain
+
+run_through_the_router()
 
 dataset, ws = workspace_page("Inspect one input")
 spec = trainable_spec(ws, dataset)

@@ -2,10 +2,14 @@
 
 import streamlit as st
 
+from nnviz.sharelink import BATCH_SIZES, RANGES
 from nnviz.ui import state
 from nnviz.ui.files import model_downloads_and_weights
 from nnviz.ui.page import trainable_spec, workspace_page
-from nnviz.ui.widgets import BATCH_SIZES, plain, state_widget
+from nnviz.ui.runtime import run_through_the_router
+from nnviz.ui.widgets import plain, state_widget
+
+run_through_the_router()
 
 dataset, ws = workspace_page("Train")
 spec = trainable_spec(ws, dataset, intro="The network cannot be trained yet:")
@@ -28,8 +32,8 @@ state_widget(
     epochs_col.number_input,
     "Epochs",
     state.EPOCHS,
-    min_value=1,
-    max_value=1000,
+    min_value=RANGES[state.EPOCHS][0],
+    max_value=RANGES[state.EPOCHS][1],
     step=10,
     help="Passes over the training rows for each press of Train.",
 )
@@ -44,8 +48,8 @@ state_widget(
     split_col.slider,
     "Validation split",
     state.VALIDATION_SPLIT,
-    min_value=0.0,
-    max_value=0.5,
+    min_value=RANGES[state.VALIDATION_SPLIT][0],
+    max_value=RANGES[state.VALIDATION_SPLIT][1],
     step=0.05,
     help="Fraction of the training rows (the last ones, as model.fit takes them) held out "
     "to watch for overfitting.",
@@ -109,7 +113,7 @@ elif progress.state == "finished" and not running:
     )
     st.page_link("pages/inspect.py", label="Inspect the trained network", icon=":material/biotech:")
 
-if not running:
+if not running and not session[state.PRESENT]:  # files are not for the projector
     with st.expander("Save or load this model", icon=":material/save:"):
         model_downloads_and_weights(ws, dataset, spec)
 

@@ -388,3 +388,56 @@ def test_a_digit_drawn_on_the_canvas_steps_through_a_convolutional_network(app_s
         raise
     finally:
         context.close()
+
+
+def test_a_link_with_present_opens_a_projector_view(app_server, browser):
+    """?present=1 on a shared link: no sidebar, larger type, and a switch at the top to leave."""
+    _, url = app_server
+    context = browser.new_context(viewport={"width": 1600, "height": 1000})
+    tab = context.new_page()
+    tab.set_default_timeout(STEP_MS)
+    try:
+        tab.goto(f"{url}/build?present=1&dataset=iris&layers=Dense_6_relu~Dense_3_softmax")
+        main = tab.locator('[data-testid="stMain"]')
+        expect(main.get_by_text("Ready to train.")).to_be_visible(timeout=STEP_MS)
+        expect(tab.locator('[data-testid="stSidebar"]')).to_be_hidden()
+        root_px = tab.evaluate("() => parseFloat(getComputedStyle(document.documentElement).fontSize)")
+        assert root_px >= 22, root_px
+        expect(main.get_by_text("Save or import")).to_have_count(0)  # advanced controls are hidden
+        expect(main.locator('[data-testid="stCode"]').first).to_contain_text("layers.Dense(units=6")
+        _wait_idle(tab)
+        _no_exceptions(tab)
+        _screenshot(tab, "10-presentation-build.png")
+        tab.get_by_text("Presentation mode").click()
+        expect(tab.locator('[data-testid="stSidebar"]')).to_be_visible()
+        expect(main.get_by_text("Save or import")).to_be_visible()
+    except BaseException:
+        _screenshot(tab, "failure-presentation.png")
+        raise
+    finally:
+        context.close()
+
+
+def test_a_deep_link_as_the_first_visit_after_a_restart_goes_through_the_router(browser):
+    """Streamlit runs a pages/ file on its own until some run has called st.navigation: the very
+    first visit of a fresh server must still get the app's frame, navigation and link settings."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = launch_app(port)
+    context = browser.new_context(viewport={"width": 1600, "height": 1000})
+    try:
+        wait_until_healthy(server, url, timeout_s=SERVER_START_S)
+        tab = context.new_page()
+        tab.set_default_timeout(STEP_MS)
+        tab.goto(f"{url}/build?dataset=iris&layers=Dense_6_relu~Dense_3_softmax")
+        main = tab.locator('[data-testid="stMain"]')
+        expect(main.get_by_text("Ready to train.")).to_be_visible(timeout=STEP_MS)
+        expect(main.get_by_text("A network for Iris flowers")).to_be_visible()
+        nav = tab.locator('[data-testid="stSidebarNav"]')
+        expect(nav.get_by_role("link", name="2 · Build")).to_be_visible()  # the app's menu, not file names
+        expect(nav.get_by_role("link", name="build", exact=True)).to_have_count(0)
+        _no_exceptions(tab)
+    finally:
+        context.close()
+        server.terminate()
+        server.wait(timeout=30)

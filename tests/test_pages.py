@@ -2,9 +2,13 @@
 
 import threading
 import time
+import urllib.parse
 
 import pytest
 from streamlit.testing.v1 import AppTest
+
+from nnviz.datasets import load_two_moons
+from nnviz.ui.state import Workspace
 
 TIMEOUT = 120  # the first TensorFlow import alone takes seconds
 
@@ -427,3 +431,87 @@ class TestModelFiles:
         at.get("file_uploader")[0].set_value(("mine.npz", good.getvalue(), "application/octet-stream")).run()
         assert "Weights loaded" in texts(at.success)
         assert all(np.array_equal(a, b + 1) for a, b in zip(model.get_weights(), before))
+
+
+class TestLecturerMode:
+    LINK = {
+        "dataset": "iris",
+        "seed": "7",
+        "epochs": "12",
+        "batch": "64",
+        "val": "0.1",
+        "layers": "Dense_5_tanh~Dropout_0.25~Dense_3_softmax",
+        "optimizer": "sgd",
+        "lr": "0.003",
+    }
+
+    def open_link(self, query: dict) -> AppTest:
+        at = AppTest.from_file("../app.py", default_timeout=TIMEOUT)
+        for name, value in query.items():
+            at.query_params[name] = value
+        at.run()
+        assert not at.exception, at.exception
+        return at
+
+    def test_a_link_opens_its_dataset_settings_and_network(self):
+        at = self.open_link(self.LINK)
+        at.switch_page("pages/build.py").run()
+        session = at.session_state
+        assert (session["dataset"], session["seed"], session["epochs"]) == ("iris", 7, 12)
+        assert (session["batch_size"], session["validation_split"]) == (64, 0.1)
+        ws = workspace(at, "iris")
+        assert [row.layer.label() for row in ws.rows] == [
+            "Dense(5, tanh)",
+            "Dropout(0.25)",
+            "Dense(3, softmax)",
+        ]
+        assert (ws.optimizer, ws.learning_rate) == ("sgd", 0.003)
+        assert "Ready to train." in texts(at.success)
+
+    def test_the_share_link_reopens_exactly_the_same_setup(self):
+        # AppTest shows the sidebar (where the link is) on an app's first run only: set up before it.
+        first = AppTest.from_file("../app.py", default_timeout=TIMEOUT)
+        moons = load_two_moons(500, noise=0.3, random_state=11)
+        edited = Workspace.starter(moons)
+        edited.set_layer(0, units=5, activation="tanh")
+        edited.learning_rate = 0.03
+        for key, value in {"moons_samples": 500, "moons_noise": 0.3, "seed": 11, "epochs": 9}.items():
+            first.session_state[key] = value
+        first.session_state["workspaces"] = {"moons": edited}
+        first.run()
+        assert not first.exception, first.exception
+        [link] = [c.value for c in first.code if c.value.startswith("http")]
+        query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(link).query))
+        second = self.open_link(query)
+        second.switch_page("pages/build.py").run()
+        for key in (
+            "dataset",
+            "seed",
+            "moons_samples",
+            "moons_noise",
+            "epochs",
+            "batch_size",
+            "validation_split",
+        ):
+            assert second.session_state[key] == first.session_state[key], key
+        mine, theirs = workspace(first), workspace(second)
+        assert [r.layer for r in theirs.rows] == [r.layer for r in mine.rows]
+        assert (theirs.loss, theirs.optimizer, theirs.learning_rate) == (
+            mine.loss,
+            mine.optimizer,
+            mine.learning_rate,
+        )
+
+    def test_a_bad_link_says_what_it_ignored_and_keeps_the_rest(self):
+        at = self.open_link({"dataset": "iris", "epochs": "-4", "layers": "Lambda_x"})
+        warnings = texts(at.warning)
+        assert "epochs='-4' was ignored" in warnings and "'Lambda' is not a layer kind" in warnings
+        assert at.session_state["dataset"] == "iris" and at.session_state["epochs"] == 50
+
+    def test_present_in_the_link_turns_on_presentation_mode(self):
+        at = self.open_link({"present": "1"})
+        assert at.session_state["present"] is True
+        assert any("font-size: 22px" in m.value for m in at.markdown)
+        assert at.toggle(key="w.present").value is True  # the way back, at the top of the page
+        at.toggle(key="w.present").set_value(False).run()
+        assert not any("font-size: 22px" in m.value for m in at.markdown)

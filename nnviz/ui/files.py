@@ -8,21 +8,17 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from nnviz.modelfiles import ModelFileError, read_spec_json, spec_json
+from nnviz.sharelink import setting_problem
 from nnviz.ui import state
 from nnviz.ui.state import LayerRow, Workspace
-from nnviz.ui.widgets import BATCH_SIZES, forget_widgets, plain
+from nnviz.ui.widgets import forget_widgets, plain
 
 if TYPE_CHECKING:
     from nnviz.datasets import Dataset
     from nnviz.spec import ModelSpec
 
-# Training settings a spec may carry, with the check each value must pass (the widgets' bounds).
-_SETTINGS = {
-    state.EPOCHS: lambda v: isinstance(v, int) and 1 <= v <= 1000,
-    state.BATCH_SIZE: lambda v: v in BATCH_SIZES,
-    state.VALIDATION_SPLIT: lambda v: isinstance(v, (int, float)) and 0 <= v <= 0.5,
-    state.SEED: lambda v: isinstance(v, int) and 0 <= v < 2**31,
-}
+# Training settings a spec may carry; each must pass the widgets' bounds (sharelink.setting_problem).
+_SETTINGS = (state.EPOCHS, state.BATCH_SIZE, state.VALIDATION_SPLIT, state.SEED)
 
 
 def settings_of_session() -> dict[str, object]:
@@ -75,9 +71,9 @@ def spec_import(ws: Workspace, dataset: Dataset) -> None:
     ws.rows = [LayerRow(layer) for layer in imported.layers]
     ws.loss, ws.optimizer, ws.learning_rate = imported.loss, imported.optimizer, imported.learning_rate
     skipped = []
-    for key, is_valid in _SETTINGS.items():
+    for key in _SETTINGS:
         if key in settings:
-            if is_valid(settings[key]):
+            if setting_problem(key, settings[key]) is None:
                 st.session_state[key] = settings[key]
                 forget_widgets(key)
             else:

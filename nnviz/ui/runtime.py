@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gc
 
+import streamlit as st
+
 
 def keep_keras_state_between_runs() -> None:
     """Stop Streamlit from resetting Keras at the end of every script run.
@@ -30,3 +32,20 @@ def freeze_long_lived_objects() -> None:
     """
     gc.collect()
     gc.freeze()
+
+
+def run_through_the_router() -> None:
+    """Make sure this page runs inside ``app.py``'s navigation; call it first on every page.
+
+    Streamlit (1.67) keeps a relic of its first multipage design: until some run has called
+    ``st.navigation``, a ``pages/`` folder beside the main script makes it run the requested page
+    file on its own. So the first visit after a restart that opens a deep link (``/train``, or a
+    shared lesson link) would skip the router: no page config, no shared-link settings, and an
+    automatic menu of file names, for every user until someone opened ``/``. This turns the relic
+    off and reruns through ``app.py``, which opens the same page.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()

@@ -28,6 +28,8 @@ VALIDATION_SPLIT = "validation_split"
 WORKSPACES = "workspaces"
 CSV_DATASET = "csv_dataset"  # this user's uploaded data (a Dataset), never shared with others
 CSV_NOTES = "csv_notes"
+PRESENT = "present"  # presentation mode: large type, no sidebar, no advanced controls
+SHARED_ARCHITECTURE = "shared_architecture"  # from a shared link, until its dataset's workspace is made
 
 DEFAULTS = {
     DATASET: "moons",
@@ -37,6 +39,7 @@ DEFAULTS = {
     EPOCHS: 50,
     BATCH_SIZE: 16,
     VALIDATION_SPLIT: 0.2,
+    PRESENT: False,
 }
 
 _row_ids = itertools.count(1)
@@ -96,8 +99,18 @@ def init_state() -> None:
 
 
 def workspace(dataset: Dataset) -> Workspace:
-    """This session's workspace for ``dataset``, created with the starter network on first use."""
+    """This session's workspace for ``dataset``, created on first use with the starter network, or
+    with the architecture of the shared link the session was opened with."""
     spaces = st.session_state[WORKSPACES]
     if dataset.key not in spaces:
-        spaces[dataset.key] = Workspace.starter(dataset)
+        ws = Workspace.starter(dataset)
+        shared = st.session_state.get(SHARED_ARCHITECTURE) or {}
+        if shared.get("dataset") == dataset.key:
+            del st.session_state[SHARED_ARCHITECTURE]
+            if "layers" in shared:
+                ws.rows = [LayerRow(layer) for layer in shared["layers"]]
+            ws.loss = shared.get("loss", ws.loss)
+            ws.optimizer = shared.get("optimizer", ws.optimizer)
+            ws.learning_rate = shared.get("learning_rate", ws.learning_rate)
+        spaces[dataset.key] = ws
     return spaces[dataset.key]

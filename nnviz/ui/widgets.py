@@ -26,7 +26,6 @@ if TYPE_CHECKING:  # annotations only: loading scikit-learn is not needed to nam
     from nnviz.datasets import Dataset
 
 LEARNING_RATES = (0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
-BATCH_SIZES = (1, 4, 8, 16, 32, 64, 128, 256, 512)
 
 
 def bound(widget: Callable, label: str, *, key: str, value, **kwargs):
@@ -132,7 +131,7 @@ _OPTION_WIDGETS = {
 def _layer_row(ws: Workspace, dataset: Dataset, position: int, row: LayerRow, *, is_output: bool) -> None:
     prefix = f"{dataset.key}.{row.id}"
     layer = row.layer
-    number, kind_col, options_col, tools_col = st.columns([0.5, 1.6, 6, 1.6], vertical_alignment="bottom")
+    number, kind_col, options_col, tools_col = st.columns([0.4, 2, 5.5, 2], vertical_alignment="bottom")
     number.markdown(f"**{position + 1}**")
     kind = bound(
         kind_col.selectbox,

@@ -1,0 +1,179 @@
+"""A lesson's setup as URL query parameters, and back: the link a lecturer shares.
+
+Everything that decides what the class sees is in the link: the dataset and its options, the seed,
+the architecture, compile and fit settings, and presentation mode. Layers are written so a lecturer
+can read and edit them by hand, with only characters that URLs leave as they are::
+
+    ?dataset=moons&seed=0&layers=Dense_8_relu~Dense_8_relu~Dense_1_sigmoid&loss=binary_crossentropy
+
+Each layer is its kind followed by its options in the order of :data:`nnviz.spec.LAYER_OPTIONS`
+(``Conv2D_8_3_1_same_relu``: filters, kernel, stride, padding, activation); a Reshape's target shape
+is written ``28x28x1``. Reading a link never trusts it: every value is checked against the same
+bounds as the widgets, and whatever cannot be used is named in a message and left out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from nnviz.catalog import BUILT_IN_DATASETS
+from nnviz.spec import LAYER_OPTIONS, LOSS_LABELS, OPTIMIZERS, LayerSpec, SpecError, layer_from_dict
+
+# The bounds of the settings a link may carry; the widgets use the same ones.
+RANGES: dict[str, tuple[float, float]] = {
+    "seed": (0, 2**31 - 1),
+    "moons_samples": (50, 2000),
+    "moons_noise": (0.0, 0.5),
+    "epochs": (1, 1000),
+    "validation_split": (0.0, 0.5),
+    "learning_rate": (1e-5, 10.0),
+}
+BATCH_SIZES = (1, 4, 8, 16, 32, 64, 128, 256, 512)
+
+# Query parameter → setting, with its type.
+_PARAMETERS = {
+    "dataset": ("dataset", str),
+    "seed": ("seed", int),
+    "points": ("moons_samples", int),
+    "noise": ("moons_noise", float),
+    "epochs": ("epochs", int),
+    "batch": ("batch_size", int),
+    "val": ("validation_split", float),
+    "layers": ("layers", str),
+    "loss": ("loss", str),
+    "optimizer": ("optimizer", str),
+    "lr": ("learning_rate", float),
+    "present": ("present", str),
+}
+_QUERY_NAMES = {setting: name for name, (setting, _) in _PARAMETERS.items()}
+_LAYER_SEPARATOR, _FIELD_SEPARATOR, _SHAPE_SEPARATOR = "~", "_", "x"
+
+
+def layers_text(layers: tuple[LayerSpec, ...]) -> str:
+    """Layers in link notation, e.g. ``Dense_8_relu~Dense_1_sigmoid``."""
+    return _LAYER_SEPARATOR.join(_layer_text(layer) for layer in layers)
+
+
+def _layer_text(layer: LayerSpec) -> str:
+    fields = [layer.kind]
+    for name in LAYER_OPTIONS[layer.kind]:
+        value = getattr(layer, name)
+        fields.append(
+            _SHAPE_SEPARATOR.join(map(str, value))
+            if isinstance(value, tuple)
+            else repr(value)
+            if isinstance(value, float)
+            else str(value)
+        )
+    return _FIELD_SEPARATOR.join(fields)
+
+
+def parse_layers(text: str) -> tuple[LayerSpec, ...]:
+    """Inverse of :func:`layers_text`.
+
+    Raises:
+        SpecError: naming each layer that cannot be read and why.
+    """
+    layers, problems = [], []
+    for position, part in enumerate(text.split(_LAYER_SEPARATOR), start=1):
+        kind, *values = part.split(_FIELD_SEPARATOR)
+        if kind not in LAYER_OPTIONS:
+            problems.append(f"layer {position}: {kind!r} is not a layer kind ({', '.join(LAYER_OPTIONS)}).")
+            continue
+        names = LAYER_OPTIONS[kind]
+        if len(values) != len(names):
+            wanted = "_".join([kind, *names])
+            problems.append(f"layer {position}: {part!r} should be written {wanted}.")
+            continue
+        try:
+            layers.append(layer_from_dict({"kind": kind, **dict(zip(names, map(_value, values)))}))
+        except SpecError as err:
+            problems += [f"layer {position}: {problem}" for problem in err.problems]
+    if problems:
+        raise SpecError(problems)
+    return tuple(layers)
+
+
+def _value(text: str):
+    """A field as the type it reads as: whole number, decimal number, shape or word."""
+    if _SHAPE_SEPARATOR in text and all(part.isdigit() for part in text.split(_SHAPE_SEPARATOR)):
+        return [int(part) for part in text.split(_SHAPE_SEPARATOR)]
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def to_query(settings: Mapping[str, object]) -> dict[str, str]:
+    """Query parameters for ``settings`` (keys as in :func:`from_query`'s result; ``layers`` a tuple of LayerSpec)."""
+    query = {}
+    for setting, value in settings.items():
+        if setting == "layers":
+            value = layers_text(value)
+        elif isinstance(value, bool):
+            value = "1" if value else None
+        elif isinstance(value, float):
+            value = repr(value)  # exactly: a shared lesson must train exactly as the original
+        if value is not None:
+            query[_QUERY_NAMES[setting]] = str(value)
+    return query
+
+
+def from_query(query: Mapping[str, str]) -> tuple[dict[str, object], list[str]]:
+    """The settings a link carries, and a message for each parameter that could not be used.
+
+    Returns:
+        ``settings``: only the valid ones, by setting name (``dataset``, ``seed``, ``moons_samples``,
+        ``moons_noise``, ``epochs``, ``batch_size``, ``validation_split``, ``layers`` (LayerSpecs),
+        ``loss``, ``optimizer``, ``learning_rate``, ``present`` (bool)); ``problems``: what was left
+        out and why.
+    """
+    settings: dict[str, object] = {}
+    problems = []
+    for name, text in query.items():
+        if name not in _PARAMETERS:
+            continue  # other tools may add their own parameters; they are not ours to judge
+        setting, kind = _PARAMETERS[name]
+        try:
+            settings[setting] = _checked(setting, kind, text)
+        except ValueError as err:
+            problems.append(f"The link's {name}={text!r} was ignored: {err}")
+    return settings, problems
+
+
+def _checked(setting: str, kind: type, text: str) -> object:
+    if setting == "present":
+        return text.lower() in ("1", "true", "yes", "on")
+    if setting == "layers":
+        try:
+            return parse_layers(text)
+        except SpecError as err:
+            raise ValueError("; ".join(err.problems)) from err
+    if kind is str:
+        allowed = {"dataset": BUILT_IN_DATASETS, "loss": LOSS_LABELS, "optimizer": OPTIMIZERS}[setting]
+        if text not in allowed:
+            raise ValueError(f"use one of {', '.join(allowed)}.")
+        return text
+    try:
+        value = kind(text)
+    except ValueError:
+        raise ValueError(f"it should be a {'whole ' if kind is int else ''}number.") from None
+    problem = setting_problem(setting, value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def setting_problem(setting: str, value: object) -> str | None:
+    """Why ``value`` is not allowed for a numeric setting (a key of ``RANGES``, or ``batch_size``), or None."""
+    if setting == "batch_size":
+        return None if value in BATCH_SIZES else f"use one of {', '.join(map(str, BATCH_SIZES))}."
+    low, high = RANGES[setting]
+    whole = isinstance(low, int)
+    if isinstance(value, bool) or not isinstance(value, int if whole else (int, float)):
+        return f"it should be a {'whole ' if whole else ''}number."
+    if not low <= value <= high:
+        return f"it should be between {low:g} and {high:g}."
+    return None
