@@ -23,7 +23,8 @@ page = st.navigation(
         st.Page("pages/data.py", title="1 · Data", icon=":material/table_chart:"),
         st.Page("pages/build.py", title="2 · Build", icon=":material/layers:"),
         st.Page("pages/train.py", title="3 · Train", icon=":material/model_training:"),
-        st.Page("pages/inspect.py", title="4 · Inspect", icon=":material/biotech:"),
+        st.Page("pages/evaluate.py", title="4 · Evaluate", icon=":material/fact_check:"),
+        st.Page("pages/inspect.py", title="5 · Inspect", icon=":material/biotech:"),
     ]
 )
 sidebar()

@@ -231,8 +231,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def launch_app(port: int, *, log=subprocess.DEVNULL) -> subprocess.Popen:
-    """``streamlit run app.py`` on ``127.0.0.1:port`` (served as configured in .streamlit/config.toml)."""
+def launch_app(port: int, *, log=subprocess.DEVNULL, cpus: set[int] | None = None) -> subprocess.Popen:
+    """``streamlit run app.py`` on ``127.0.0.1:port`` (served as configured in .streamlit/config.toml).
+
+    Args:
+        cpus: run the server (every thread of it) on these CPU cores only; None for all.
+    """
     command = [
         sys.executable,
         "-m",
@@ -242,7 +246,8 @@ def launch_app(port: int, *, log=subprocess.DEVNULL) -> subprocess.Popen:
         f"--server.port={port}",
         "--server.address=127.0.0.1",
     ]
-    return subprocess.Popen(command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+    pin = None if cpus is None else (lambda: os.sched_setaffinity(0, cpus))
+    return subprocess.Popen(command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, preexec_fn=pin)
 
 
 def wait_until_healthy(server: subprocess.Popen, url: str, *, timeout_s: float = 60) -> None:

@@ -81,3 +81,24 @@ def outcome_rendering(model, *, dataset: Dataset, loss: str, features: tuple[int
     if features is None:
         return None
     return decision_boundary(model, dataset.X_train, loss, features=features)
+
+
+def neuron_maps(model, X: np.ndarray, *, features: tuple[int, int] = (0, 1), resolution: int = 60):
+    """What each neuron of each Dense layer computes over the plane of two features, as TensorFlow
+    Playground draws it.
+
+    Returns:
+        ``xs``, ``ys`` (the grid, see :func:`feature_plane`) and a list of ``(layer name, maps)`` with
+        ``maps`` of shape ``(units, resolution, resolution)``: each unit's output (after its
+        activation) at each point; row i is ``ys[i]``.
+    """
+    import keras
+
+    xs, ys, points = feature_plane(X, features, resolution=resolution)
+    values, maps = points, []
+    for layer in model.layers:
+        values = layer(values, training=False)
+        if isinstance(layer, keras.layers.Dense):
+            outputs = np.asarray(keras.ops.convert_to_numpy(values))
+            maps.append((layer.name, outputs.T.reshape(-1, resolution, resolution)))
+    return xs, ys, maps

@@ -30,6 +30,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from nnviz.snapshots import WeightHistory
+
 
 @dataclass(frozen=True)
 class EpochReport:
@@ -275,6 +277,8 @@ class TrainingJob:
             (the page that showed it was closed); None to never do so.
         queue: a :class:`TrainingQueue` shared by every job of the server; a run waits there
             (state ``"queued"``) until it may train.
+        snapshots: a :class:`~nnviz.snapshots.WeightHistory` that receives the weights after each
+            epoch (numbered as the history counts them), for replaying the run later.
     """
 
     def __init__(
@@ -286,8 +290,9 @@ class TrainingJob:
         render_interval_s: float = 0.25,
         idle_pause_s: float | None = None,
         queue: TrainingQueue | None = None,
+        snapshots: WeightHistory | None = None,
     ):
-        self.trainer, self.history, self.queue = trainer, history, queue
+        self.trainer, self.history, self.queue, self.snapshots = trainer, history, queue, snapshots
         self.renderer, self.render_interval_s, self.idle_pause_s = renderer, render_interval_s, idle_pause_s
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -403,6 +408,8 @@ class TrainingJob:
 
     def _on_epoch_end(self, report: EpochReport) -> None:
         self.history.append(report.logs)
+        if self.snapshots is not None:
+            self.snapshots.add(len(self.history), self.trainer.model.get_weights())
         with self._lock:
             self._epoch, self._remaining = report.epoch, report.epochs - report.epoch
         self._render(force=False)

@@ -16,6 +16,7 @@ from plotly.subplots import make_subplots
 
 from nnviz.boundary import BoundaryGrid
 from nnviz.datasets import Dataset
+from nnviz.diagram import NetworkPicture
 
 # Okabe–Ito colours: distinguishable with the common colour-vision deficiencies.
 CLASS_COLORS = (
@@ -70,12 +71,15 @@ def _class_color(k: int) -> str:
     return CLASS_COLORS[k % len(CLASS_COLORS)]
 
 
-def history_figure(history: Sequence[dict[str, float]], metric: str) -> go.Figure:
+def history_figure(
+    history: Sequence[dict[str, float]], metric: str, *, marker_epoch: int | None = None
+) -> go.Figure:
     """Loss and ``metric`` per epoch, training solid and validation dashed, side by side.
 
     Args:
         history: one dict per epoch with ``loss``, ``metric`` and optionally their ``val_`` twins.
         metric: ``"accuracy"`` or ``"mae"``.
+        marker_epoch: draw a vertical line at this epoch on both plots (the scrubber's position).
     """
     # Two axes laid out by hand: make_subplots costs ~10 ms, and this is redrawn live.
     epochs = np.arange(1, len(history) + 1)
@@ -126,6 +130,9 @@ def history_figure(history: Sequence[dict[str, float]], metric: str) -> go.Figur
     fig = _style(fig, height=400)
     # Below the plots: above them the legend would sit on the subplot titles.
     fig.update_layout(legend={"y": -0.25, "yanchor": "top"}, margin={"b": 20})
+    if marker_epoch is not None:
+        for axis in ("x", "x2"):
+            fig.add_vline(x=marker_epoch, line_color="black", line_width=2, xref=axis)
     return fig
 
 
@@ -221,6 +228,53 @@ def predicted_vs_actual_figure(actual: np.ndarray, predicted: np.ndarray, *, tar
     fig.update_xaxes(title_text=f"actual {_text(target_name)}")
     fig.update_yaxes(title_text=f"predicted {_text(target_name)}")
     return _style(fig, height=480)
+
+
+def confusion_figure(confusion: np.ndarray, class_names: Sequence[str]) -> go.Figure:
+    """The confusion matrix: true classes down, predicted across, each cell's count written in it.
+
+    Colour is the share of the true class (the row), so a class's recall reads along the diagonal
+    whatever its size.
+    """
+    totals = confusion.sum(axis=1, keepdims=True)
+    shares = np.divide(confusion, totals, out=np.zeros(confusion.shape), where=totals > 0)
+    names = [_text(name) for name in class_names]
+    fig = go.Figure(
+        go.Heatmap(
+            z=shares,
+            x=names,
+            y=names,
+            text=confusion,
+            texttemplate="%{text}",
+            colorscale="Blues",
+            zmin=0,
+            zmax=1,
+            colorbar={"title": {"text": "share of<br>true class"}},
+            hovertemplate="true %{y}, predicted %{x}: %{text} rows (%{z:.0%})<extra></extra>",
+        )
+    )
+    fig.update_xaxes(title_text="predicted", type="category", side="top")
+    fig.update_yaxes(title_text="true", type="category", autorange="reversed")
+    return _style(fig, height=min(700, 140 + 45 * len(names)))
+
+
+def residuals_figure(predicted: np.ndarray, residuals: np.ndarray, *, target_name: str) -> go.Figure:
+    """Regression residuals (true − predicted) against the prediction; a good model scatters them
+    evenly around the zero line, with no trend or funnel."""
+    fig = go.Figure(
+        go.Scatter(
+            x=predicted,
+            y=residuals,
+            mode="markers",
+            marker={"color": "#0072B2", "size": 6, "opacity": 0.6},
+            hovertemplate="predicted %{x:.3g}, residual %{y:+.3g}<extra></extra>",
+            name="test rows",
+        )
+    )
+    fig.add_hline(y=0, line_dash="dash", line_color="black")
+    fig.update_xaxes(title_text=f"predicted {_text(target_name)}")
+    fig.update_yaxes(title_text="residual (true − predicted)")
+    return _style(fig, height=420)
 
 
 def feature_scatter_figure(
@@ -494,3 +548,148 @@ def outcome_figure(rendering, dataset: Dataset) -> go.Figure | None:
         class_names=dataset.class_names,
         note=note,
     )
+
+
+_WIDTH_STEPS = 4  # edge widths are drawn in this many steps of |weight| (plotly: one width per trace)
+
+
+def network_figure(
+    picture: NetworkPicture, *, input_names: Sequence[str] | None = None, title: str | None = None
+) -> go.Figure:
+    """Neurons as circles in columns, connections as lines: blue for positive weights, red for
+    negative, thicker for larger |weight|; a neuron's colour is its bias. Hover gives every value."""
+    columns = len(picture.shown)
+    positions = []
+    for k, shown in enumerate(picture.shown):
+        count = len(shown) + (1 if picture.hidden[k] else 0)
+        ys = np.linspace(1, -1, count) if count > 1 else np.zeros(1)
+        positions.append({int(unit): float(y) for unit, y in zip(shown, ys)})
+    largest = max((abs(edge.weight) for edge in picture.edges), default=1.0) or 1.0
+    traces = []
+    for sign, color in ((1, "#0072B2"), (-1, "#D55E00")):
+        for step in range(_WIDTH_STEPS):
+            xs, ys = [], []
+            for edge in picture.edges:
+                share = abs(edge.weight) / largest
+                if np.sign(edge.weight) != sign or min(int(share * _WIDTH_STEPS), _WIDTH_STEPS - 1) != step:
+                    continue
+                xs += [edge.layer, edge.layer + 1, None]
+                ys += [positions[edge.layer][edge.source], positions[edge.layer + 1][edge.target], None]
+            if xs:
+                traces.append(
+                    go.Scatter(
+                        x=xs,
+                        y=ys,
+                        mode="lines",
+                        hoverinfo="skip",
+                        showlegend=False,
+                        line={"color": color, "width": 0.5 + 2.5 * step},
+                        opacity=0.35 + 0.15 * step,
+                    )
+                )
+    traces.append(
+        go.Scatter(
+            x=[edge.layer + 0.5 for edge in picture.edges],
+            y=[
+                (positions[edge.layer][edge.source] + positions[edge.layer + 1][edge.target]) / 2
+                for edge in picture.edges
+            ],
+            mode="markers",
+            marker={"size": 6, "opacity": 0},
+            showlegend=False,
+            hovertext=[
+                f"{_neuron(picture, e.layer, e.source, input_names)} → {_neuron(picture, e.layer + 1, e.target, input_names)}: w = {e.weight:.4g}"
+                for e in picture.edges
+            ],
+            hoverinfo="text",
+        )
+    )
+    biases = [b for b in picture.biases[1:] if b is not None and len(b)]
+    limit = max((float(np.abs(b).max()) for b in biases), default=1.0) or 1.0
+    for k in range(columns):
+        units = list(positions[k])
+        bias = picture.biases[k]
+        text = [
+            f"{_neuron(picture, k, unit, input_names)}"
+            + ("" if bias is None else f"<br>bias b = {bias[i]:.4g}")
+            for i, unit in enumerate(units)
+        ]
+        traces.append(
+            go.Scatter(
+                x=[k] * len(units),
+                y=[positions[k][u] for u in units],
+                mode="markers",
+                showlegend=False,
+                marker={
+                    "size": 22,
+                    "line": {"color": "black", "width": 1.5},
+                    "color": "#DDDDDD" if bias is None else bias,
+                    **({} if bias is None else {"colorscale": "RdBu", "cmin": -limit, "cmax": limit}),
+                },
+                hovertext=text,
+                hoverinfo="text",
+            )
+        )
+        if picture.hidden[k]:
+            traces.append(
+                go.Scatter(
+                    x=[k],
+                    y=[-1.0],
+                    mode="text",
+                    text=[f"+{picture.hidden[k]:,} more"],
+                    showlegend=False,
+                    textfont={"size": 13},
+                    hoverinfo="skip",
+                )
+            )
+    fig = go.Figure(traces)
+    fig.update_xaxes(
+        tickvals=list(range(columns)),
+        ticktext=[_text(name) for name in picture.layer_names],
+        showgrid=False,
+        zeroline=False,
+        range=[-0.4, columns - 0.6],
+    )
+    fig.update_yaxes(visible=False, range=[-1.25, 1.15])
+    drawn = len(picture.edges)
+    note = "" if drawn == picture.total_edges else f" (the {drawn:,} strongest of {picture.total_edges:,})"
+    return _style(fig, height=460, title=title or f"{drawn:,} connections{note}; neuron colour = bias")
+
+
+def _neuron(picture: NetworkPicture, column: int, unit: int, input_names: Sequence[str] | None) -> str:
+    if column == 0:
+        return (
+            _text(input_names[unit])
+            if input_names is not None and len(input_names) > unit
+            else f"input {unit}"
+        )
+    return f"{_text(picture.layer_names[column])}, unit {unit}"
+
+
+def weights_over_epochs_figure(
+    epochs: Sequence[int], values: Sequence[np.ndarray], *, title: str, bins: int = 30
+) -> go.Figure:
+    """How one layer's weights spread out over training: a histogram per snapshot, side by side.
+
+    Args:
+        epochs: the epoch of each snapshot.
+        values: the layer's weights (any shape) at each snapshot.
+    """
+    flat = [np.ravel(v).astype(np.float64) for v in values]
+    low, high = min(float(v.min()) for v in flat), max(float(v.max()) for v in flat)
+    edges = np.linspace(low, high if high > low else low + 1.0, bins + 1)
+    counts = np.stack([np.histogram(v, bins=edges)[0] for v in flat], axis=1)  # (bins, snapshots)
+    centres = (edges[:-1] + edges[1:]) / 2
+    fig = go.Figure(
+        go.Heatmap(
+            z=counts,
+            x=[str(epoch) for epoch in epochs],
+            y=centres,
+            colorscale="Viridis",
+            colorbar={"title": {"text": "weights"}},
+            hovertemplate="after epoch %{x}: %{z} weights near %{y:.3g}<extra></extra>",
+        )
+    )
+    fig.update_xaxes(title_text="after epoch", type="category")
+    fig.update_yaxes(title_text="weight value")
+    return _style(fig, height=320, title=_text(title))

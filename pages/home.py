@@ -23,7 +23,7 @@ steps = (
         "pages/build.py",
         "2 · Build",
         ":material/layers:",
-        "Stack Dense, Activation, Dropout, Flatten and Rescaling layers; see every parameter counted and the Keras code.",
+        "Stack Dense, convolution, pooling, normalisation and other layers; see every parameter counted and the Keras code.",
     ),
     (
         "pages/train.py",
@@ -32,10 +32,16 @@ steps = (
         "Train with a live loss and accuracy chart and a live decision boundary.",
     ),
     (
+        "pages/evaluate.py",
+        "4 · Evaluate",
+        ":material/fact_check:",
+        "Score the model on test rows it never saw: confusion matrix, the mistakes, per-class precision and recall; R², RMSE and residuals for regression.",
+    ),
+    (
         "pages/inspect.py",
-        "4 · Inspect",
+        "5 · Inspect",
         ":material/biotech:",
-        "Step one input through the layers: numpy beside Keras.",
+        "Step one input, or a digit you draw, through the layers and on to the loss: numpy beside Keras.",
     ),
 )
 for page, label, icon, text in steps:

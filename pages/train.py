@@ -3,7 +3,7 @@
 import streamlit as st
 
 from nnviz.sharelink import BATCH_SIZES, RANGES
-from nnviz.ui import state
+from nnviz.ui import replay, state
 from nnviz.ui.files import model_downloads_and_weights
 from nnviz.ui.page import trainable_spec, workspace_page
 from nnviz.ui.runtime import run_through_the_router
@@ -117,8 +117,12 @@ if not running and not session[state.PRESENT]:  # files are not for the projecto
     with st.expander("Save or load this model", icon=":material/save:"):
         model_downloads_and_weights(ws, dataset, spec)
 
+epoch = None if running else replay.replay_epoch(ws, dataset)
 view = training.LiveView(ws, dataset)
-if not running:
-    view.update(progress, rendering=job.renderer(ws.model))  # the model is idle: draw it as it is now
+if not running:  # the model is idle: draw it as it is now, or as it was after the epoch chosen
+    model = ws.model if epoch is None else replay.model_at(ws, epoch)
+    view.update(progress, rendering=job.renderer(model), marker_epoch=epoch)
 if training.follow(job, view):
     st.rerun()  # the run ended while we watched: show the buttons and messages for the new state
+if epoch is not None:
+    replay.look_inside(ws, dataset, spec, model, epoch, features)

@@ -60,3 +60,30 @@ def test_network_outputs_equal_predict_and_misclassified_rows_are_found():
     flipped = labels.copy()
     flipped[[3, 17]] = 1 - flipped[[3, 17]]
     assert misclassified_indices(model, X, flipped, spec.loss).tolist() == [3, 17]
+
+
+def test_neuron_maps_are_each_units_output_over_the_plane():
+    import keras
+
+    from nnviz.boundary import feature_plane, neuron_maps
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential(
+        [
+            keras.Input((3,)),
+            keras.layers.Dense(4, activation="tanh"),
+            keras.layers.Dropout(0.5),
+            keras.layers.Dense(1, activation="sigmoid"),
+        ]
+    )
+    X = np.random.default_rng(0).normal(size=(50, 3)).astype("float32")
+    xs, ys, maps = neuron_maps(model, X, features=(2, 0), resolution=9)
+    assert [name for name, _ in maps] == [
+        layer.name for layer in model.layers if isinstance(layer, keras.layers.Dense)
+    ]
+    _, _, points = feature_plane(X, (2, 0), resolution=9)
+    kernel, bias = model.layers[0].get_weights()
+    hidden = np.tanh(points @ kernel + bias)  # by hand: the first layer's units at every grid point
+    first_layer = maps[0][1]  # (units, 9, 9)
+    np.testing.assert_allclose(first_layer[1].reshape(-1), hidden[:, 1], atol=1e-5)
+    np.testing.assert_allclose(maps[-1][1][0].reshape(-1), model.predict(points, verbose=0)[:, 0], atol=1e-5)

@@ -166,7 +166,7 @@ def _click_through(app_url: str, page, step: list[str]) -> None:
     page.goto(app_url)
     expect(page.get_by_role("heading", name="nnviz")).to_be_visible(timeout=STEP_MS)
     expect(page.get_by_text("See a real Keras neural network learn")).to_be_visible()
-    for title in ("1 · Data", "2 · Build", "3 · Train", "4 · Inspect"):
+    for title in ("1 · Data", "2 · Build", "3 · Train", "4 · Evaluate", "5 · Inspect"):
         expect(main.get_by_role("link", name=title)).to_be_visible()
     _wait_idle(page)
     _no_exceptions(page)
@@ -231,16 +231,26 @@ def _click_through(app_url: str, page, step: list[str]) -> None:
     _no_exceptions(page)
     _screenshot(page, "04-train-done.png")
 
-    # 4 · Inspect: numpy and Keras agree at every layer, and there is a prediction.
+    # 4 · Evaluate: test accuracy, the confusion matrix and per-class scores.
+    step[0] = "evaluate"
+    _go(page, "4 · Evaluate")
+    expect(page.get_by_role("heading", name="Confusion matrix")).to_be_visible(timeout=TRAIN_MS)
+    expect(main.locator('[data-testid="stMetric"]').filter(has_text="Accuracy")).to_contain_text("%")
+    expect(main.get_by_text("has not been trained yet")).to_have_count(0)
+    _wait_idle(page)
+    _no_exceptions(page)
+    _screenshot(page, "05-evaluate.png")
+
+    # 5 · Inspect: numpy and Keras agree at every layer, and there is a prediction.
     step[0] = "inspect"
-    _go(page, "4 · Inspect")
+    _go(page, "5 · Inspect")
     expect(page.get_by_role("heading", name=re.compile(r"^Prediction: "))).to_be_visible(timeout=TRAIN_MS)
     expect(main.get_by_text("has not been trained yet")).to_have_count(0)
     expect(main.get_by_text(re.compile(r"they agree$"))).to_have_count(MOONS_DENSE_LAYERS)
     expect(main.get_by_text("they differ")).to_have_count(0)
     _wait_idle(page)
     _no_exceptions(page)
-    _screenshot(page, "05-inspect.png")
+    _screenshot(page, "06-inspect.png")
 
 
 # After the walk-through: Stop interrupts a long run and keeps every finished epoch.
@@ -270,7 +280,7 @@ def test_pause_resume_step_and_stop_keep_every_finished_epoch(app_url, page):
     resume = main.get_by_role("button", name=f"Resume ({1000 - first} left)")
     expect(resume).to_be_visible()
     expect(main.get_by_text(f"{before + first} epochs trained so far.", exact=True)).to_be_visible()
-    _screenshot(page, "06-train-paused.png")
+    _screenshot(page, "07-train-paused.png")
 
     resume.click()
     expect(main.get_by_text(re.compile(rf"^Epoch [1-9]\d* of {1000 - first} · .* so far"))).to_be_visible()
@@ -288,7 +298,7 @@ def test_pause_resume_step_and_stop_keep_every_finished_epoch(app_url, page):
     )
     _wait_idle(page)
     _no_exceptions(page)
-    _screenshot(page, "07-train-stepped.png")
+    _screenshot(page, "08-train-stepped.png")
 
 
 # After the walk-through: the sidebar follows a dataset change in the same rerun.
@@ -354,14 +364,14 @@ def test_a_digit_drawn_on_the_canvas_steps_through_a_convolutional_network(app_s
         expect(main.get_by_text("Ready to train.")).to_be_visible()
         expect(main.locator('[data-testid="stCode"]').first).to_contain_text("layers.Conv2D(filters=8")
         _wait_idle(tab)
-        _screenshot(tab, "08-build-cnn.png")
+        _screenshot(tab, "09-build-cnn.png")
         _go(tab, "3 · Train")
         expect(main.get_by_role("button", name="Train", exact=True)).to_be_enabled(timeout=TRAIN_MS)
         _type_number(tab, "Epochs", 1)
         _wait_idle(tab)
         main.get_by_role("button", name="Train", exact=True).click()
         expect(main.get_by_text(re.compile(r"^Done: 1 epochs? in"))).to_be_visible(timeout=TRAIN_MS)
-        _go(tab, "4 · Inspect")
+        _go(tab, "5 · Inspect")
         expect(tab.get_by_role("heading", name=re.compile(r"^Prediction: "))).to_be_visible(timeout=TRAIN_MS)
         tab.get_by_text("Draw a digit", exact=True).click()
         expect(main.get_by_text("Draw a digit in the box")).to_be_visible()
@@ -382,7 +392,7 @@ def test_a_digit_drawn_on_the_canvas_steps_through_a_convolutional_network(app_s
         expect(main.get_by_text("they differ")).to_have_count(0)
         _wait_idle(tab)
         _no_exceptions(tab)
-        _screenshot(tab, "09-inspect-drawn-digit.png")
+        _screenshot(tab, "10-inspect-drawn-digit.png")
     except BaseException:
         _screenshot(tab, "failure-drawn-digit.png")
         raise
@@ -407,7 +417,7 @@ def test_a_link_with_present_opens_a_projector_view(app_server, browser):
         expect(main.locator('[data-testid="stCode"]').first).to_contain_text("layers.Dense(units=6")
         _wait_idle(tab)
         _no_exceptions(tab)
-        _screenshot(tab, "10-presentation-build.png")
+        _screenshot(tab, "11-presentation-build.png")
         tab.get_by_text("Presentation mode").click()
         expect(tab.locator('[data-testid="stSidebar"]')).to_be_visible()
         expect(main.get_by_text("Save or import")).to_be_visible()

@@ -333,3 +333,21 @@ def test_the_same_seed_gives_the_same_training_curve_and_another_seed_another(mo
     first, again = (_curve(moons, WITH_DROPOUT_AND_BATCH_NORM, seed=3) for _ in range(2))
     assert first == again  # exactly: every loss and metric of every epoch
     assert _curve(moons, WITH_DROPOUT_AND_BATCH_NORM, seed=4) != first
+
+
+def test_a_job_keeps_a_snapshot_of_the_weights_after_each_epoch(moons):
+    from nnviz.snapshots import WeightHistory
+
+    model = build_model(MOONS_SPEC, seed=0)
+    snapshots = WeightHistory(capacity=64)
+    snapshots.add(0, model.get_weights())
+    history: list = []
+    job = TrainingJob(
+        Trainer(model, moons.X_train, moons.y_train, batch_size=32), history, snapshots=snapshots
+    )
+    job.start(5)
+    job.join()
+    assert snapshots.epochs == [0, 1, 2, 3, 4, 5]
+    for kept, now in zip(snapshots.at(5), model.get_weights(), strict=True):
+        np.testing.assert_array_equal(kept, now)
+    assert any(not np.array_equal(a, b) for a, b in zip(snapshots.at(1), snapshots.at(5)))

@@ -4,6 +4,7 @@ import threading
 import time
 import urllib.parse
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -44,7 +45,8 @@ def test_home_links_to_the_four_steps():
         "1 · Data",
         "2 · Build",
         "3 · Train",
-        "4 · Inspect",
+        "4 · Evaluate",
+        "5 · Inspect",
     ]
 
 
@@ -174,7 +176,9 @@ class TestTrainPage:
         assert not at.exception
         assert "Done: 3 epochs in" in texts(at.success) and "(3 in total)" in texts(at.success)
         assert len(workspace(at).history) == 3
-        assert len(at.get("plotly_chart")) == 2  # loss chart and decision boundary
+        charts = [chart.key for chart in at.get("plotly_chart")]
+        assert [key.rsplit(".", 1)[0] for key in charts[:2]] == ["live.history", "live.outcome"]
+        assert charts[2] == "replay.network"  # then the picture of the network
         at.button(key="train.start").click().run()
         assert len(workspace(at).history) == 6  # continued, not restarted
         at.button(key="train.step").click().run()
@@ -515,3 +519,62 @@ class TestLecturerMode:
         assert at.toggle(key="w.present").value is True  # the way back, at the top of the page
         at.toggle(key="w.present").set_value(False).run()
         assert not any("font-size: 22px" in m.value for m in at.markdown)
+
+
+class TestEvaluatePage:
+    def test_classification_shows_accuracy_confusion_per_class_scores_and_mistakes(self):
+        at = choose_dataset(open_app(), "iris")
+        at.switch_page("pages/train.py").run()
+        at.number_input(key="w.epochs").set_value(30).run()
+        at.button(key="train.start").click().run()
+        at.switch_page("pages/evaluate.py").run()
+        assert not at.exception and not at.warning
+        metrics = {m.label: m.value for m in at.metric}
+        assert metrics["Test rows"] == "30" and metrics["Accuracy"].endswith("%")
+        scores = at.dataframe[0].value
+        assert list(scores.index) == ["setosa", "versicolor", "virginica"]
+        assert scores["rows"].sum() == 30 and scores["recall"].between(0, 1).all()
+        assert "Confusion matrix" in texts(at.subheader)
+
+    def test_an_untrained_model_is_scored_with_a_warning(self):
+        at = choose_dataset(open_app(), "mnist")
+        at.switch_page("pages/evaluate.py").run()
+        assert not at.exception
+        assert "not been trained yet" in texts(at.warning)
+        assert "The mistakes, most confident first" in texts(at.subheader)
+        assert len(at.get("plotly_chart")) == 2  # the confusion matrix and the gallery of mistakes
+
+    def test_regression_shows_r2_rmse_mae_and_residuals(self):
+        at = choose_dataset(open_app(), "housing")
+        at.switch_page("pages/evaluate.py").run()
+        assert not at.exception
+        assert [m.label for m in at.metric] == ["R²", "RMSE", "MAE"]
+        assert len(at.get("plotly_chart")) == 2
+
+
+class TestLookBack:
+    def test_after_training_any_epoch_can_be_replayed_with_the_network_and_neuron_maps(self):
+        at = open_app("pages/train.py")
+        at.number_input(key="w.epochs").set_value(12).run()
+        at.button(key="train.start").click().run()
+        ws = workspace(at)
+        assert ws.snapshots.epochs[0] == 0 and ws.snapshots.epochs[-1] == 12
+        assert "Inside the network after epoch 12" in texts(at.subheader)
+        at.select_slider(key="replay.moons.epoch").set_value(0).run()
+        assert not at.exception
+        # The replayed model computes with the starting weights; the real one keeps the trained ones.
+        for replayed, start in zip(ws.replay_model.get_weights(), ws.snapshots.at(0), strict=True):
+            np.testing.assert_array_equal(replayed, start)
+        assert any(not np.array_equal(a, b) for a, b in zip(ws.model.get_weights(), ws.snapshots.at(0)))
+        assert "What each neuron responds to" in texts(at.markdown)
+        assert "Inside the network after epoch 0" in texts(at.subheader)
+
+    def test_a_convolutional_network_explains_why_it_has_no_picture(self):
+        at = choose_dataset(open_app(), "mnist")
+        at.switch_page("pages/build.py").run()
+        at.button(key="mnist.starter.cnn").click().run()
+        at.switch_page("pages/train.py").run()
+        at.number_input(key="w.epochs").set_value(1).run()
+        at.button(key="train.start").click().run()
+        assert not at.exception
+        assert "draws Dense layers only, not Conv2D" in texts(at.caption)

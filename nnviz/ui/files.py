@@ -117,5 +117,5 @@ def model_downloads_and_weights(ws: Workspace, dataset: Dataset, spec: ModelSpec
     except ModelFileError as err:
         st.error(plain(str(err)), icon=":material/error:")
         return
-    ws.history.clear()  # the curve belonged to the old weights
+    ws.restart_history()  # the curve belonged to the old weights
     st.success("Weights loaded: the model now computes with them.", icon=":material/upload_file:")

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
+from nnviz.snapshots import WeightHistory
 from nnviz.spec import LayerSpec, ModelSpec, starter_spec
 
 if TYPE_CHECKING:  # annotations only: loading scikit-learn is not needed to name a Dataset
@@ -69,6 +70,14 @@ class Workspace:
     history: list[dict[str, float]] = field(default_factory=list)
     job: object | None = None  # the nnviz.engine.TrainingJob that trains `model` (imported lazily)
     job_key: tuple = ()  # what the job was made for: data, settings, model and history
+    snapshots: WeightHistory = field(default_factory=WeightHistory)  # weights after chosen epochs
+    replay_model: object | None = None  # a copy of `model` the scrubber loads past weights into
+
+    def restart_history(self) -> None:
+        """The model's weights were replaced: its curve and snapshots start again from them."""
+        self.history.clear()
+        self.snapshots.clear()
+        self.snapshots.add(0, self.model.get_weights())
 
     @classmethod
     def starter(cls, dataset: Dataset, *, convolutional: bool = False) -> Workspace:

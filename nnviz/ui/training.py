@@ -47,6 +47,8 @@ def reset_model(ws: Workspace, spec: ModelSpec, *, seed: int) -> None:
     """Build ``spec`` with weights initialised from ``seed`` and forget the training history."""
     halt_training(ws)
     ws.model, ws.model_spec, ws.history, ws.job = build_model(spec, seed=seed), spec, [], None
+    ws.replay_model = None
+    ws.restart_history()
 
 
 def halt_training(ws: Workspace) -> bool:
@@ -83,7 +85,9 @@ def training_job(ws: Workspace, dataset: Dataset) -> TrainingJob:
             validation_split=validation_split,
             seed=seed,
         )
-        job = TrainingJob(trainer, ws.history, idle_pause_s=IDLE_PAUSE_S, queue=training_queue())
+        job = TrainingJob(
+            trainer, ws.history, idle_pause_s=IDLE_PAUSE_S, queue=training_queue(), snapshots=ws.snapshots
+        )
         ws.job, ws.job_key = job, key
     return ws.job
 
@@ -222,9 +226,12 @@ class LiveView:
             self.outcome = st.empty()
         self._keys = itertools.count()
         self._drawn_epochs = self._drawn_rendering = -1
+        self._marker_epoch: int | None = None
 
-    def update(self, progress: Progress, rendering=None) -> None:
-        """Draw what changed; ``rendering`` overrides the job's (used before any run)."""
+    def update(self, progress: Progress, rendering=None, *, marker_epoch: int | None = None) -> None:
+        """Draw what changed; ``rendering`` overrides the job's (used when no run is in progress), and
+        ``marker_epoch`` marks the epoch it shows on the curve."""
+        self._marker_epoch = marker_epoch
         if progress.epochs:
             self.progress.progress(progress.epoch / progress.epochs, text=progress_text(progress))
         if len(self.ws.history) != self._drawn_epochs:
@@ -240,7 +247,8 @@ class LiveView:
             self.chart.info("The loss curve appears here as soon as training starts.")
             return
         metric = metric_name(self.ws.model_spec.loss)
-        self.chart.plotly_chart(figures.history_figure(self.ws.history, metric), key=self._key("history"))
+        figure = figures.history_figure(self.ws.history, metric, marker_epoch=self._marker_epoch)
+        self.chart.plotly_chart(figure, key=self._key("history"))
 
     def _draw_outcome(self, rendering) -> None:
         figure = figures.outcome_figure(rendering, self.dataset)

@@ -1,0 +1,84 @@
+"""The Train page's look back: pick an epoch and see the curve, the boundary, the network and its
+weights as they were then (from the run's bounded weight snapshots)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from nnviz import figures
+from nnviz.boundary import neuron_maps
+from nnviz.datasets import Dataset
+from nnviz.diagram import dense_chain, network_picture
+from nnviz.spec import ModelSpec
+from nnviz.ui.state import Workspace
+
+
+def replay_epoch(ws: Workspace, dataset: Dataset) -> int | None:
+    """A slider over the epochs that have a weight snapshot; the epoch chosen, or None before training."""
+    epochs = ws.snapshots.epochs
+    if not ws.history or len(epochs) < 2:
+        return None
+    return st.select_slider(
+        "Show the network after epoch",
+        options=epochs,
+        value=epochs[-1],
+        key=f"replay.{dataset.key}.epoch",
+        help=f"{len(epochs)} snapshots of the weights are kept, spread over the {len(ws.history)} epochs "
+        "(0 = the starting weights). The curve, the boundary and the pictures below follow the slider.",
+    )
+
+
+def model_at(ws: Workspace, epoch: int):
+    """The model with its weights as they were after ``epoch`` (a copy, when that is not the latest)."""
+    import keras
+
+    if epoch == len(ws.history):
+        return ws.model
+    if ws.replay_model is None:
+        ws.replay_model = keras.models.clone_model(ws.model)
+    ws.replay_model.set_weights(ws.snapshots.at(epoch))
+    return ws.replay_model
+
+
+def look_inside(
+    ws: Workspace, dataset: Dataset, spec: ModelSpec, model, epoch: int, features: tuple[int, int] | None
+) -> None:
+    """The network picture, what each neuron responds to (2-D data) and how the weights spread over training."""
+    weights = [(type(layer).__name__, layer.get_weights()) for layer in model.layers]
+    st.subheader(f"Inside the network after epoch {epoch}")
+    try:
+        picture = network_picture(dense_chain(weights))
+    except ValueError as err:
+        st.caption(str(err))
+    else:
+        names = None if dataset.is_image else list(dataset.feature_names)
+        st.plotly_chart(figures.network_figure(picture, input_names=names), key="replay.network")
+    if features is not None:
+        _neuron_maps(model, dataset, features)
+    with st.expander("How each layer's weights spread out over the epochs"):
+        epochs = ws.snapshots.epochs
+        start = 0
+        for position, (_, layer_weights) in enumerate(weights):
+            if layer_weights:  # the first array: the kernel (γ for batch normalisation)
+                values = [ws.snapshots.at(e)[start] for e in epochs]
+                title = f"Layer {position + 1} · {spec.layers[position].label()}: {'γ' if len(layer_weights) == 4 else 'kernel'}"
+                st.plotly_chart(
+                    figures.weights_over_epochs_figure(epochs, values, title=title),
+                    key=f"replay.hist.{position}",
+                )
+            start += len(layer_weights)
+
+
+def _neuron_maps(model, dataset: Dataset, features: tuple[int, int]) -> None:
+    _, _, maps = neuron_maps(model, dataset.X_train, features=features)
+    names = dataset.feature_names
+    st.markdown(
+        f"**What each neuron responds to** over the plane of {names[features[0]]} (across) and "
+        f"{names[features[1]]} (up): blue where its output is positive, red where negative."
+    )
+    for name, layer_maps in maps[:-1]:  # the last layer's map is the decision boundary above
+        st.caption(name)
+        st.plotly_chart(
+            figures.channel_grid_figure(layer_maps.transpose(1, 2, 0)[::-1], name="unit"),
+            key=f"replay.maps.{name}",
+        )

@@ -1,0 +1,111 @@
+"""Step 4: how good is the model on the test rows — confusion, mistakes, per-class scores, residuals."""
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from nnviz import figures
+from nnviz.ui import state
+from nnviz.ui.page import trainable_spec, workspace_page
+from nnviz.ui.runtime import run_through_the_router
+from nnviz.ui.widgets import plain
+
+run_through_the_router()
+
+dataset, ws = workspace_page("Evaluate on the test set")
+spec = trainable_spec(ws, dataset)
+
+with st.spinner("Starting Keras…"):
+    from nnviz.evaluate import classification_report, regression_report
+    from nnviz.predict import class_probabilities, network_outputs
+    from nnviz.ui.training import ensure_model, halt_training
+
+ensure_model(ws, spec, seed=st.session_state[state.SEED])
+if halt_training(ws):
+    st.info("Training was paused to evaluate one fixed set of weights; resume it on the Train page.")
+if not ws.history:
+    st.warning(
+        "This model has not been trained yet: these are the scores of random weights.",
+        icon=":material/casino:",
+    )
+    st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
+
+X, y = dataset.X_test, dataset.y_test
+st.caption(
+    f"{len(X):,} test rows of {plain(dataset.title)} that training never saw, after {len(ws.history)} epochs."
+)
+outputs = network_outputs(ws.model, X)
+
+if not dataset.class_names:
+    report = regression_report(outputs, y)
+    r2_col, rmse_col, mae_col = st.columns(3)
+    r2_col.metric(
+        "R²",
+        f"{report.r2:.3f}",
+        help="1 − Σ residual² / Σ (y − mean y)²: 1 is perfect, 0 is no better than the mean.",
+    )
+    rmse_col.metric("RMSE", f"{report.rmse:.4g}", help="√(mean residual²), in the target's units.")
+    mae_col.metric("MAE", f"{report.mae:.4g}", help="mean |residual|, in the target's units.")
+    residual_col, fit_col = st.columns(2)
+    residual_col.plotly_chart(
+        figures.residuals_figure(outputs[:, 0], report.residuals, target_name=dataset.target_name),
+        key="residuals",
+    )
+    fit_col.plotly_chart(
+        figures.predicted_vs_actual_figure(y, outputs[:, 0], target_name=dataset.target_name), key="fit"
+    )
+    st.stop()
+
+report = classification_report(class_probabilities(outputs, spec.loss), y)
+names = list(dataset.class_names)
+accuracy_col, wrong_col, rows_col = st.columns(3)
+accuracy_col.metric("Accuracy", f"{report.accuracy:.1%}")
+wrong_col.metric("Misclassified", f"{len(report.wrong):,}")
+rows_col.metric("Test rows", f"{len(X):,}")
+
+matrix_col, scores_col = st.columns([3, 2], gap="large")
+with matrix_col:
+    st.subheader("Confusion matrix")
+    st.plotly_chart(figures.confusion_figure(report.confusion, names), key="confusion")
+with scores_col:
+    st.subheader("Per class")
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "precision": report.precision,
+                "recall": report.recall,
+                "F1": report.f1,
+                "rows": report.support,
+            },
+            index=pd.Index(names, name=dataset.target_name),
+        ),
+        column_config={
+            name: st.column_config.ProgressColumn(format="%.2f", min_value=0, max_value=1)
+            for name in ("precision", "recall", "F1")
+        },
+    )
+    st.caption(
+        "Precision: of the rows predicted as this class, the share that are. Recall: of the rows of "
+        "this class, the share found. F1: their harmonic mean."
+    )
+
+st.subheader("The mistakes, most confident first")
+if not len(report.wrong):
+    st.success("No test row is misclassified.", icon=":material/celebration:")
+    st.stop()
+shown = report.wrong[:24]
+labels = [f"{names[y[k]]} → {names[report.predicted[k]]} ({report.confidence[k]:.0%})" for k in shown]
+if dataset.is_image:
+    st.plotly_chart(figures.digit_grid_figure(np.asarray(X[shown]), labels), key="mistakes")
+    st.caption("Each image: true → predicted (the probability the model gave its wrong answer).")
+else:
+    table = pd.DataFrame(
+        np.asarray(X[shown]), columns=list(dataset.feature_names), index=pd.Index(shown, name="test row")
+    )
+    table["true"] = [names[y[k]] for k in shown]
+    table["predicted"] = [names[report.predicted[k]] for k in shown]
+    table["confidence"] = report.confidence[shown]
+    st.dataframe(table, column_config={"confidence": st.column_config.NumberColumn(format="%.2f")})
+st.page_link(
+    "pages/inspect.py", label="Follow a misclassified row through the network", icon=":material/biotech:"
+)
