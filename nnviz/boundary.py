@@ -88,17 +88,17 @@ def neuron_maps(model, X: np.ndarray, *, features: tuple[int, int] = (0, 1), res
     Playground draws it.
 
     Returns:
-        ``xs``, ``ys`` (the grid, see :func:`feature_plane`) and a list of ``(layer name, maps)`` with
-        ``maps`` of shape ``(units, resolution, resolution)``: each unit's output (after its
-        activation) at each point; row i is ``ys[i]``.
+        ``xs``, ``ys`` (the grid, see :func:`feature_plane`) and a list of ``(layer position, maps)``
+        (the position in ``model.layers``) with ``maps`` of shape ``(units, resolution, resolution)``:
+        each unit's output (after its activation) at each point; row i is ``ys[i]``.
     """
     import keras
 
     xs, ys, points = feature_plane(X, features, resolution=resolution)
     values, maps = points, []
-    for layer in model.layers:
+    for position, layer in enumerate(model.layers):
         values = layer(values, training=False)
         if isinstance(layer, keras.layers.Dense):
             outputs = np.asarray(keras.ops.convert_to_numpy(values))
-            maps.append((layer.name, outputs.T.reshape(-1, resolution, resolution)))
+            maps.append((position, outputs.T.reshape(-1, resolution, resolution)))
     return xs, ys, maps

@@ -63,7 +63,7 @@ accuracy_col.metric("Accuracy", f"{report.accuracy:.1%}")
 wrong_col.metric("Misclassified", f"{len(report.wrong):,}")
 rows_col.metric("Test rows", f"{len(X):,}")
 
-matrix_col, scores_col = st.columns([3, 2], gap="large")
+matrix_col, scores_col = st.columns(2, gap="large")
 with matrix_col:
     st.subheader("Confusion matrix")
     st.plotly_chart(figures.confusion_figure(report.confusion, names), key="confusion")

@@ -78,9 +78,7 @@ def test_neuron_maps_are_each_units_output_over_the_plane():
     )
     X = np.random.default_rng(0).normal(size=(50, 3)).astype("float32")
     xs, ys, maps = neuron_maps(model, X, features=(2, 0), resolution=9)
-    assert [name for name, _ in maps] == [
-        layer.name for layer in model.layers if isinstance(layer, keras.layers.Dense)
-    ]
+    assert [position for position, _ in maps] == [0, 2]  # the Dense layers' places in model.layers
     _, _, points = feature_plane(X, (2, 0), resolution=9)
     kernel, bias = model.layers[0].get_weights()
     hidden = np.tanh(points @ kernel + bias)  # by hand: the first layer's units at every grid point

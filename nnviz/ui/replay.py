@@ -54,7 +54,7 @@ def look_inside(
         names = None if dataset.is_image else list(dataset.feature_names)
         st.plotly_chart(figures.network_figure(picture, input_names=names), key="replay.network")
     if features is not None:
-        _neuron_maps(model, dataset, features)
+        _neuron_maps(model, dataset, spec, features)
     with st.expander("How each layer's weights spread out over the epochs"):
         epochs = ws.snapshots.epochs
         start = 0
@@ -69,7 +69,7 @@ def look_inside(
             start += len(layer_weights)
 
 
-def _neuron_maps(model, dataset: Dataset, features: tuple[int, int]) -> None:
+def _neuron_maps(model, dataset: Dataset, spec: ModelSpec, features: tuple[int, int]) -> None:
     _, _, maps = neuron_maps(model, dataset.X_train, features=features)
     names = dataset.feature_names
     st.markdown(
