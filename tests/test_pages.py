@@ -568,6 +568,8 @@ class TestLookBack:
         assert any(not np.array_equal(a, b) for a, b in zip(ws.model.get_weights(), ws.snapshots.at(0)))
         assert "What each neuron responds to" in texts(at.markdown)
         assert "Inside the network after epoch 0" in texts(at.subheader)
+        charts = {chart.key for chart in at.get("plotly_chart")}
+        assert {"replay.hist.0.kernel", "replay.hist.0.bias", "replay.hist.2.bias"} <= charts
 
     def test_a_convolutional_network_explains_why_it_has_no_picture(self):
         at = choose_dataset(open_app(), "mnist")

@@ -55,18 +55,23 @@ def look_inside(
         st.plotly_chart(figures.network_figure(picture, input_names=names), key="replay.network")
     if features is not None:
         _neuron_maps(model, dataset, spec, features)
-    with st.expander("How each layer's weights spread out over the epochs"):
+    with st.expander("How each layer's weights and biases spread out over the epochs"):
         epochs = ws.snapshots.epochs
-        start = 0
-        for position, (_, layer_weights) in enumerate(weights):
-            if layer_weights:  # the first array: the kernel (γ for batch normalisation)
-                values = [ws.snapshots.at(e)[start] for e in epochs]
-                title = f"Layer {position + 1} · {spec.layers[position].label()}: {'γ' if len(layer_weights) == 4 else 'kernel'}"
-                st.plotly_chart(
-                    figures.weights_over_epochs_figure(epochs, values, title=title),
-                    key=f"replay.hist.{position}",
+        index = {id(weight): k for k, weight in enumerate(model.weights)}  # a snapshot's order
+        for position, layer in enumerate(model.layers):
+            if not layer.weights:
+                continue
+            for weight, column in zip(layer.weights, st.columns(len(layer.weights))):
+                values = [ws.snapshots.at(e)[index[id(weight)]] for e in epochs]
+                name = weight.path.rsplit("/", 1)[-1]  # kernel, bias, gamma, …
+                column.plotly_chart(
+                    figures.weights_over_epochs_figure(
+                        epochs,
+                        values,
+                        title=f"Layer {position + 1} · {spec.layers[position].label()}: {name}",
+                    ),
+                    key=f"replay.hist.{position}.{name}",
                 )
-            start += len(layer_weights)
 
 
 def _neuron_maps(model, dataset: Dataset, spec: ModelSpec, features: tuple[int, int]) -> None:
