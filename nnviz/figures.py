@@ -410,7 +410,7 @@ def values_figure(values: np.ndarray, *, title: str, names: Sequence[str] | None
 
 
 def channel_grid_figure(
-    values: np.ndarray, *, name: str = "channel", columns: int = 8, max_channels: int = 32
+    values: np.ndarray, *, name: str = "channel", columns: int = 8, max_channels: int = 64
 ) -> go.Figure:
     """Each channel of an image-shaped array ``(height, width, channels)`` as its own small heatmap.
 

@@ -146,6 +146,19 @@ def _type_number(page, label: str, value: int, *, nth: int = 0) -> None:
     expect(field).to_have_value(str(value))
 
 
+def _start_a_long_run(page) -> None:
+    """On the Train page, start a run long enough to click in between (1,000 epochs of one-row
+    steps) and wait until its first epoch is done."""
+    main = page.locator('[data-testid="stMain"]')
+    _type_number(page, "Epochs", 1000)
+    _choose(page, "Batch size", "1")
+    _wait_idle(page)
+    main.get_by_role("button", name="Train", exact=True).click()
+    expect(main.get_by_text(re.compile(r"^Epoch [1-9]\d* of 1000 · .* so far"))).to_be_visible(
+        timeout=TRAIN_MS
+    )
+
+
 def _no_exceptions(page) -> None:
     expect(page.locator('[data-testid="stException"]')).to_have_count(0)
 
@@ -263,15 +276,7 @@ def test_pause_resume_step_and_stop_keep_every_finished_epoch(app_url, page):
     status = main.get_by_text(re.compile(r"^\d+ epochs trained so far\.$"))
     expect(status).to_be_visible(timeout=TRAIN_MS)
     before = int(status.inner_text().split()[0])
-    # Long enough to click in between: 1,000 epochs of single-row steps.
-    _type_number(page, "Epochs", 1000)
-    _choose(page, "Batch size", "1")
-    _wait_idle(page)
-
-    main.get_by_role("button", name="Train", exact=True).click()
-    expect(main.get_by_text(re.compile(r"^Epoch [1-9]\d* of 1000 · .* so far"))).to_be_visible(
-        timeout=TRAIN_MS
-    )
+    _start_a_long_run(page)
     main.get_by_role("button", name="Pause", exact=True).click()
     paused = main.get_by_text(re.compile(r"^Paused after epoch \d+ of 1000"))
     expect(paused).to_be_visible()
@@ -331,13 +336,7 @@ def test_closing_the_tab_stops_its_training(app_server, browser):
     tab.goto(f"{url}/train")
     main = tab.locator('[data-testid="stMain"]')
     expect(main.get_by_role("button", name="Train", exact=True)).to_be_enabled(timeout=TRAIN_MS)
-    _type_number(tab, "Epochs", 1000)
-    _choose(tab, "Batch size", "1")
-    _wait_idle(tab)
-    main.get_by_role("button", name="Train", exact=True).click()
-    expect(main.get_by_text(re.compile(r"^Epoch [1-9]\d* of 1000 · .* so far"))).to_be_visible(
-        timeout=TRAIN_MS
-    )
+    _start_a_long_run(tab)
     training = _server_cpu_share(server, 3)
     context.close()
     # The run pauses itself once nobody has asked for its progress for 5 s, at the next epoch end.

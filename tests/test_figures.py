@@ -54,3 +54,18 @@ def test_class_balance_counts_rows_per_class():
         np.array([0, 0, 1]), np.array([1]), class_names=("x", "y"), target_name="t"
     )
     assert [list(t.y) for t in fig.data] == [[2, 1], [0, 1]]
+
+
+def test_projector_style_enlarges_lettering_and_lines_only_where_it_is_on():
+    from nnviz.figures import history_figure, projector_style
+
+    history = [{"loss": 1.0 / k, "accuracy": 1 - 1.0 / k} for k in range(1, 6)]
+    normal = history_figure(history, "accuracy")
+    with projector_style(True):
+        projected = history_figure(history, "accuracy")
+    after = history_figure(history, "accuracy")
+    assert projected.layout.font.size >= 1.5 * normal.layout.font.size
+    assert projected.layout.height > normal.layout.height
+    assert all(trace.line.width >= 5 for trace in projected.data)
+    assert projected.layout.template.layout.plot_bgcolor in ("white", "rgb(255,255,255)")
+    assert after.layout.font.size == normal.layout.font.size  # the style ends with the block
