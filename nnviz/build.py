@@ -46,6 +46,28 @@ def optimizer_call(spec: ModelSpec) -> Call:
     return name, {"learning_rate": spec.learning_rate}
 
 
+# How each optimizer turns a gradient g into a step, with Keras's default constants written in, for
+# the Build page. (η is the learning rate; the tests check the constants against Keras's defaults.)
+OPTIMIZER_RULES = {
+    "sgd": (
+        r"w \leftarrow w - \eta\, g",
+        "Plain gradient descent: every weight moves against its gradient, in proportion to it.",
+    ),
+    "adam": (
+        r"m \leftarrow 0.9\,m + 0.1\,g,\quad v \leftarrow 0.999\,v + 0.001\,g^2,\quad "
+        r"w \leftarrow w - \eta\,\frac{\sqrt{1 - 0.999^t}}{1 - 0.9^t}\cdot\frac{m}{\sqrt{v} + 10^{-7}}",
+        "Adam keeps running averages of the gradient (m) and of its square (v), corrects them for "
+        "starting at zero (t = steps so far), and moves each weight by about η in the direction of m: "
+        "every weight gets its own step size.",
+    ),
+    "rmsprop": (
+        r"v \leftarrow 0.9\,v + 0.1\,g^2,\quad w \leftarrow w - \eta\,\frac{g}{\sqrt{v + 10^{-7}}}",
+        "RMSprop divides each gradient by a running average of its recent size, so weights with "
+        "large gradients take smaller steps.",
+    ),
+}
+
+
 def metric_call(spec: ModelSpec) -> Call:
     """The metric reported beside the loss, always named ``accuracy`` or ``mae`` in the history."""
     if metric_name(spec.loss) == "mae":

@@ -102,6 +102,12 @@ class TestBuildPage:
         at.number_input(key=f"w.moons.{first}.units").set_value(5).run()
         assert "2 inputs × 5 units + 5 biases = 15" in at.table[0].value.to_string()
 
+    def test_the_optimizer_update_rule_is_shown_for_the_optimizer_chosen(self):
+        at = open_app("pages/build.py")
+        assert "0.999" in at.latex[0].value  # Adam's second-moment average
+        at.selectbox(key="w.moons.optimizer").set_value("sgd").run()
+        assert r"w \leftarrow w - \eta\, g" in at.latex[0].value
+
     def test_images_offer_a_convolutional_starter_with_its_counts_explained(self):
         at = choose_dataset(open_app(), "mnist")
         at.switch_page("pages/build.py").run()

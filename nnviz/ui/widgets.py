@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
+from nnviz.build import OPTIMIZER_RULES
 from nnviz.spec import (
     ACTIVATIONS,
     LAYER_KINDS,
@@ -245,6 +246,11 @@ def compile_settings(ws: Workspace, dataset: Dataset) -> None:
         value=ws.learning_rate,
         options=rates,
     )
+    if ws.optimizer in OPTIMIZER_RULES:
+        rule, words = OPTIMIZER_RULES[ws.optimizer]
+        with st.expander(f"What {ws.optimizer} does with each gradient g (η = {ws.learning_rate:g})"):
+            st.latex(rule)
+            st.caption(words + " Keras's default constants are written in.")
     st.button(
         f"Use the suggested output for this task: {head.label()} with {LOSS_LABELS[loss].lower()}",
         key=f"{dataset.key}.suggest",
