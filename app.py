@@ -7,7 +7,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import streamlit as st
 
-from nnviz import figures
+from nnviz.style import projector_style
 from nnviz.ui.frame import sidebar
 from nnviz.ui.runtime import keep_keras_state_between_runs
 from nnviz.ui.sharing import open_shared_link
@@ -28,5 +28,5 @@ page = st.navigation(
     ]
 )
 sidebar()
-with figures.projector_style(st.session_state[PRESENT]):
+with projector_style(st.session_state[PRESENT]):
     page.run()

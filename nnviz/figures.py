@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import base64
-import contextlib
-import contextvars
 import html
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
@@ -17,6 +15,7 @@ from plotly.subplots import make_subplots
 from nnviz.boundary import BoundaryGrid
 from nnviz.datasets import Dataset
 from nnviz.diagram import NetworkPicture
+from nnviz.style import PROJECTOR
 
 # Okabe–Ito colours: distinguishable with the common colour-vision deficiencies.
 CLASS_COLORS = (
@@ -32,23 +31,10 @@ CLASS_COLORS = (
     "#882255",
 )
 _FONT = {"size": 15}
-# Figures made while this is true are styled for a projector: larger type, thicker lines, white
-# background with black axes. Set per script run (each run has its own context), not per process.
-_PROJECTOR = contextvars.ContextVar("projector", default=False)
-
-
-@contextlib.contextmanager
-def projector_style(on: bool) -> Iterator[None]:
-    """Within this block, the figures built here are styled for a projector when ``on``."""
-    token = _PROJECTOR.set(on)
-    try:
-        yield
-    finally:
-        _PROJECTOR.reset(token)
 
 
 def _style(fig: go.Figure, *, height: int = 420, title: str | None = None) -> go.Figure:
-    projector = _PROJECTOR.get()
+    projector = PROJECTOR.get()
     fig.update_layout(
         height=round(height * 1.25) if projector else height,
         font={"size": 24, "color": "black"} if projector else _FONT,

@@ -57,7 +57,8 @@ def test_class_balance_counts_rows_per_class():
 
 
 def test_projector_style_enlarges_lettering_and_lines_only_where_it_is_on():
-    from nnviz.figures import history_figure, projector_style
+    from nnviz.figures import history_figure
+    from nnviz.style import projector_style
 
     history = [{"loss": 1.0 / k, "accuracy": 1 - 1.0 / k} for k in range(1, 6)]
     normal = history_figure(history, "accuracy")
