@@ -47,7 +47,9 @@ with summary_col:
             index=[row.position for row in rows],
         )
     )
-    st.markdown(f"**Total: {sum(row.params for row in rows):,} parameters**, all trainable.")
+    total, frozen = sum(row.params for row in rows), sum(row.non_trainable for row in rows)
+    trained = "all trained" if not frozen else f"{total - frozen:,} trained, {frozen:,} moving statistics"
+    st.markdown(f"**Total: {total:,} parameters**, {trained}.")
 
 st.subheader("Keras code")
 code_view(spec, dataset)

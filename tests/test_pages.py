@@ -131,6 +131,15 @@ class TestBuildPage:
         assert "model = keras.Model(inputs=inputs, outputs=x)" in at.code[0].value
         assert at.get("download_button")
 
+    def test_batch_normalization_counts_its_moving_statistics_apart(self):
+        at = choose_dataset(open_app(), "mnist")
+        at.switch_page("pages/build.py").run()
+        at.button(key="mnist.starter.cnn").click().run()
+        at.selectbox(key="w.mnist.new_kind").set_value("BatchNormalization").run()
+        at.button(key="mnist.add").click().run()  # above the output layer, after Flatten's 784 values
+        assert not at.exception
+        assert "1,568 moving statistics" in texts(at.markdown)  # a mean and a variance per value: 2 × 784
+
     def test_a_reshape_shape_is_typed_and_a_bad_one_is_explained(self):
         at = choose_dataset(open_app(), "mnist")
         at.switch_page("pages/build.py").run()

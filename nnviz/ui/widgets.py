@@ -100,6 +100,7 @@ def layer_editor(ws: Workspace, dataset: Dataset) -> None:
             )
 
 
+_OPTIONS_PER_ROW = 3
 _WINDOW = {"min_value": 1, "max_value": MAX_KERNEL, "step": 1}
 # Each layer option's widget: (widget, label, widget options), in the order of LAYER_OPTIONS.
 _OPTION_WIDGETS = {
@@ -143,8 +144,11 @@ def _layer_row(ws: Workspace, dataset: Dataset, position: int, row: LayerRow, *,
     )
     changes: dict[str, object] = {"kind": kind}
     names = LAYER_OPTIONS[kind]
-    with options_col:
-        columns = st.columns(max(len(names), 2), vertical_alignment="bottom")
+    columns = []
+    with options_col:  # at most three options side by side: Conv2D's five take two rows
+        rows = max(-(-len(names) // _OPTIONS_PER_ROW), 1)
+        for _ in range(rows):
+            columns += st.columns(_OPTIONS_PER_ROW, vertical_alignment="bottom")
     for name, column in zip(names, columns):
         widget, label, options = _OPTION_WIDGETS[name]
         value = getattr(layer, name)
