@@ -435,8 +435,12 @@ def channel_grid_figure(
 
 
 def kernels_figure(kernel: np.ndarray, *, max_filters: int = 16, max_channels: int = 8) -> go.Figure:
-    """A Conv2D kernel ``(height, width, in_channels, filters)``: one row per filter, one column per input channel."""
+    """A Conv2D kernel ``(height, width, in_channels, filters)``: one row per filter, one column per
+    input channel, on one colour scale; a kernel over one input channel is drawn as a grid of all
+    its filters (up to 64)."""
     kernel = np.asarray(kernel, dtype=np.float64)
+    if kernel.shape[2] == 1:
+        return channel_grid_figure(kernel[:, :, 0, :], name="filter")
     filters, channels = min(kernel.shape[3], max_filters), min(kernel.shape[2], max_channels)
     limit = float(np.abs(kernel).max()) or 1.0  # one colour scale: weights compare across filters
     fig = make_subplots(
@@ -463,7 +467,10 @@ def kernels_figure(kernel: np.ndarray, *, max_filters: int = 16, max_channels: i
             )
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False, scaleanchor="x")
-    return _style(fig, height=min(90 * filters + 60, 1500))
+    shown = f"the first {filters} of {kernel.shape[3]} filters" if filters < kernel.shape[3] else None
+    if channels < kernel.shape[2]:
+        shown = f"{shown or 'all filters'}, over the first {channels} of {kernel.shape[2]} input channels"
+    return _style(fig, height=min(90 * filters + 60, 1500), title=shown)
 
 
 def window_figure(window: np.ndarray, kernel: np.ndarray | None) -> go.Figure:

@@ -70,3 +70,15 @@ def test_projector_style_enlarges_lettering_and_lines_only_where_it_is_on():
     assert all(trace.line.width >= 5 for trace in projected.data)
     assert projected.layout.template.layout.plot_bgcolor in ("white", "rgb(255,255,255)")
     assert after.layout.font.size == normal.layout.font.size  # the style ends with the block
+
+
+def test_filters_are_all_drawn_or_the_title_says_which_are():
+    import numpy as np
+
+    from nnviz.figures import kernels_figure
+
+    grey = kernels_figure(np.random.default_rng(0).normal(size=(3, 3, 1, 32)))
+    assert len(grey.data) == 32  # one map per filter of a grey-image convolution
+    deep = kernels_figure(np.random.default_rng(0).normal(size=(3, 3, 12, 20)))
+    assert len(deep.data) == 16 * 8
+    assert deep.layout.title.text == "the first 16 of 20 filters, over the first 8 of 12 input channels"
