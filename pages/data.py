@@ -5,7 +5,6 @@ import streamlit as st
 from nnviz import figures
 from nnviz.catalog import DATASET_TITLES
 from nnviz.datasets import preview_table
-from nnviz.sharelink import RANGES
 from nnviz.ui import state
 from nnviz.ui.data import current_dataset
 from nnviz.ui.runtime import run_through_the_router
@@ -26,16 +25,12 @@ if session[state.DATASET] == "moons":
         samples_col.slider,
         "Number of points",
         state.MOONS_SAMPLES,
-        min_value=RANGES[state.MOONS_SAMPLES][0],
-        max_value=RANGES[state.MOONS_SAMPLES][1],
         step=50,
     )
     state_widget(
         noise_col.slider,
         "Noise",
         state.MOONS_NOISE,
-        min_value=RANGES[state.MOONS_NOISE][0],
-        max_value=RANGES[state.MOONS_NOISE][1],
         step=0.01,
         help="Standard deviation of the noise added to each point.",
     )

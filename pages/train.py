@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from nnviz.sharelink import BATCH_SIZES, RANGES
+from nnviz.sharelink import BATCH_SIZES
 from nnviz.ui import replay, state
 from nnviz.ui.files import model_downloads_and_weights
 from nnviz.ui.page import trainable_spec, workspace_page
@@ -32,8 +32,6 @@ state_widget(
     epochs_col.number_input,
     "Epochs",
     state.EPOCHS,
-    min_value=RANGES[state.EPOCHS][0],
-    max_value=RANGES[state.EPOCHS][1],
     step=10,
     help="Passes over the training rows for each press of Train.",
 )
@@ -48,8 +46,6 @@ state_widget(
     split_col.slider,
     "Validation split",
     state.VALIDATION_SPLIT,
-    min_value=RANGES[state.VALIDATION_SPLIT][0],
-    max_value=RANGES[state.VALIDATION_SPLIT][1],
     step=0.05,
     help="Fraction of the training rows (the last ones, as model.fit takes them) held out "
     "to watch for overfitting.",

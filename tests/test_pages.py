@@ -201,6 +201,15 @@ class TestTrainPage:
         at.button(key="train.reset").click().run()
         assert workspace(at).history == [] and "Not trained yet." in texts(at.markdown)
 
+    def test_settings_widgets_have_the_bounds_a_shared_link_is_checked_against(self):
+        from nnviz.sharelink import RANGES
+
+        at = open_app("pages/train.py")
+        epochs = at.number_input(key="w.epochs")
+        assert (epochs.min, epochs.max) == RANGES["epochs"]
+        split = at.slider(key="w.validation_split")
+        assert (split.min, split.max) == RANGES["validation_split"]
+
     def test_a_paused_run_offers_to_resume_the_epochs_left(self):
         at = open_app("pages/train.py")
         job = workspace(at).job

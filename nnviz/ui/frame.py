@@ -6,7 +6,6 @@ from __future__ import annotations
 import streamlit as st
 
 from nnviz.catalog import DATASET_TITLES
-from nnviz.sharelink import RANGES
 from nnviz.ui import state
 from nnviz.ui.sharing import presentation_frame, share_box
 from nnviz.ui.widgets import state_widget
@@ -25,8 +24,6 @@ def sidebar() -> None:
             st.number_input,
             "Seed",
             state.SEED,
-            min_value=RANGES[state.SEED][0],
-            max_value=RANGES[state.SEED][1],
             step=1,
             help="The same seed gives the same data split, the same starting weights and the same curve.",
         )

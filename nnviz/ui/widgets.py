@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from nnviz.build import OPTIMIZER_RULES
+from nnviz.sharelink import RANGES
 from nnviz.spec import (
     ACTIVATIONS,
     LAYER_KINDS,
@@ -45,8 +46,13 @@ def state_widget(widget: Callable, label: str, state_key: str, **kwargs):
     """Render ``widget`` bound to the session key ``state_key`` (see :mod:`nnviz.ui.state`).
 
     The value is copied into ``state_key`` by an ``on_change`` callback, which Streamlit runs before
-    the script: everything drawn earlier in the run (the sidebar) already sees the new value.
+    the script: everything drawn earlier in the run (the sidebar) already sees the new value. A
+    numeric setting gets its bounds from :data:`nnviz.sharelink.RANGES`, the ones a shared link and
+    an imported spec are checked against.
     """
+    if state_key in RANGES:
+        low, high = RANGES[state_key]
+        kwargs = {"min_value": low, "max_value": high, **kwargs}
 
     def copy_to_state() -> None:
         st.session_state[state_key] = st.session_state[f"w.{state_key}"]
