@@ -592,6 +592,7 @@ class TestLookBack:
         assert any(not np.array_equal(a, b) for a, b in zip(ws.model.get_weights(), ws.snapshots.at(0)))
         assert "What each neuron responds to" in texts(at.markdown)
         assert "Inside the network after epoch 0" in texts(at.subheader)
+        at.toggle(key="replay.spreads").set_value(True).run()
         charts = {chart.key for chart in at.get("plotly_chart")}
         assert {"replay.hist.0.kernel", "replay.hist.0.bias", "replay.hist.2.bias"} <= charts
 

@@ -55,23 +55,27 @@ def look_inside(
         st.plotly_chart(figures.network_figure(picture, input_names=names), key="replay.network")
     if features is not None:
         _neuron_maps(model, dataset, spec, features)
-    with st.expander("How each layer's weights and biases spread out over the epochs"):
-        epochs = ws.snapshots.epochs
-        index = {id(weight): k for k, weight in enumerate(model.weights)}  # a snapshot's order
-        for position, layer in enumerate(model.layers):
-            if not layer.weights:
-                continue
-            for weight, column in zip(layer.weights, st.columns(len(layer.weights))):
-                values = [ws.snapshots.at(e)[index[id(weight)]] for e in epochs]
-                name = weight.path.rsplit("/", 1)[-1]  # kernel, bias, gamma, …
-                column.plotly_chart(
-                    figures.weights_over_epochs_figure(
-                        epochs,
-                        values,
-                        title=f"Layer {position + 1} · {spec.layers[position].label()}: {name}",
-                    ),
-                    key=f"replay.hist.{position}.{name}",
-                )
+    # A switch, not an expander: an expander's content is computed even while it is closed.
+    if not st.toggle(
+        "Show how each layer's weights and biases spread out over the epochs", key="replay.spreads"
+    ):
+        return
+    epochs = ws.snapshots.epochs
+    index = {id(weight): k for k, weight in enumerate(model.weights)}  # a snapshot's order
+    for position, layer in enumerate(model.layers):
+        if not layer.weights:
+            continue
+        for weight, column in zip(layer.weights, st.columns(len(layer.weights))):
+            values = [ws.snapshots.at(e)[index[id(weight)]] for e in epochs]
+            name = weight.path.rsplit("/", 1)[-1]  # kernel, bias, gamma, …
+            column.plotly_chart(
+                figures.weights_over_epochs_figure(
+                    epochs,
+                    values,
+                    title=f"Layer {position + 1} · {spec.layers[position].label()}: {name}",
+                ),
+                key=f"replay.hist.{position}.{name}",
+            )
 
 
 def _neuron_maps(model, dataset: Dataset, spec: ModelSpec, features: tuple[int, int]) -> None:
