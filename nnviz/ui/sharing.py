@@ -51,7 +51,7 @@ def share_link() -> str:
         del settings[state.MOONS_SAMPLES], settings[state.MOONS_NOISE]
     if session[state.DATASET] == "csv":
         del settings[state.DATASET]  # an uploaded file stays on the server: the link cannot carry it
-    ws = session[state.WORKSPACES].get(session[state.DATASET])
+    ws = session[state.WORKSPACES].get(session[state.DATASET])  # none for a CSV (kept under its digest)
     if ws is not None:
         settings |= {
             "layers": tuple(row.layer for row in ws.rows),
@@ -72,6 +72,11 @@ def share_box() -> None:
             "Whoever opens this link gets this dataset, its options, the seed, the network and the training "
             "settings (not the trained weights: they train it themselves, with the same curve)."
         )
+        if st.session_state[state.DATASET] == "csv":
+            st.caption(
+                "An uploaded file cannot travel in a link: it opens the default dataset, with your seed "
+                "and training settings."
+            )
         st.code(share_link(), language=None, wrap_lines=True)
 
 
