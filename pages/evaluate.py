@@ -5,7 +5,6 @@ import pandas as pd
 import streamlit as st
 
 from nnviz import figures
-from nnviz.ui import state
 from nnviz.ui.page import trainable_spec, workspace_page
 from nnviz.ui.runtime import run_through_the_router
 from nnviz.ui.widgets import plain
@@ -18,17 +17,14 @@ spec = trainable_spec(ws, dataset)
 with st.spinner("Starting Keras…"):
     from nnviz.evaluate import classification_report, regression_report
     from nnviz.predict import class_probabilities, network_outputs
-    from nnviz.ui.training import ensure_model, halt_training
+    from nnviz.ui.training import model_at_rest
 
-ensure_model(ws, spec, seed=st.session_state[state.SEED])
-if halt_training(ws):
-    st.info("Training was paused to evaluate one fixed set of weights; resume it on the Train page.")
-if not ws.history:
-    st.warning(
-        "This model has not been trained yet: these are the scores of random weights.",
-        icon=":material/casino:",
-    )
-    st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
+model_at_rest(
+    ws,
+    spec,
+    why_paused="to evaluate one fixed set of weights",
+    untrained="This model has not been trained yet: these are the scores of random weights.",
+)
 
 X, y = dataset.X_test, dataset.y_test
 st.caption(

@@ -4,7 +4,6 @@ import numpy as np
 import streamlit as st
 
 from nnviz.drawing import MNIST_SIDE
-from nnviz.ui import state
 from nnviz.ui.page import trainable_spec, workspace_page
 from nnviz.ui.runtime import run_through_the_router
 from nnviz.ui.widgets import plain
@@ -13,28 +12,21 @@ run_through_the_router()
 
 dataset, ws = workspace_page("Inspect one input")
 spec = trainable_spec(ws, dataset)
-session = st.session_state
 
 with st.spinner("Starting Keras…"):
     from nnviz.lossmath import logits, loss_steps
     from nnviz.predict import class_probabilities, misclassified_indices
     from nnviz.trace import layer_trace
     from nnviz.ui.inspect_view import DRAW, drawn_digit, show_layer_step, show_loss_steps, show_values
-    from nnviz.ui.training import ensure_model, halt_training
+    from nnviz.ui.training import model_at_rest
 
-ensure_model(ws, spec, seed=session[state.SEED])
-if halt_training(ws):
-    st.info(
-        "Training was paused so that you follow one fixed set of weights; resume it on the Train page.",
-        icon=":material/pause_circle:",
-    )
-if not ws.history:
-    st.warning(
-        "This model has not been trained yet, so its weights are random. Train it first to follow "
-        "a network that has learnt something.",
-        icon=":material/casino:",
-    )
-    st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
+model_at_rest(
+    ws,
+    spec,
+    why_paused="so that you follow one fixed set of weights",
+    untrained="This model has not been trained yet, so its weights are random. Train it first to follow "
+    "a network that has learnt something.",
+)
 
 X, y = dataset.X_test, dataset.y_test
 choices = ["By index"] + (["A misclassified one"] if dataset.class_names else [])

@@ -63,6 +63,23 @@ def halt_training(ws: Workspace) -> bool:
     return False
 
 
+def model_at_rest(ws: Workspace, spec: ModelSpec, *, why_paused: str, untrained: str) -> None:
+    """Make sure ``ws.model`` is built from ``spec`` and no run changes it while a page reads it.
+
+    Args:
+        why_paused: finishes "Training was paused …", shown when a run had to be paused.
+        untrained: the warning shown, with a link to Train, when the model has not been trained.
+    """
+    ensure_model(ws, spec, seed=st.session_state[state.SEED])
+    if halt_training(ws):
+        st.info(
+            f"Training was paused {why_paused}; resume it on the Train page.", icon=":material/pause_circle:"
+        )
+    if not ws.history:
+        st.warning(untrained, icon=":material/casino:")
+        st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
+
+
 @st.cache_resource
 def training_queue() -> TrainingQueue:
     """The server's one queue: at most ``NNVIZ_MAX_TRAININGS`` runs train at once, across all users."""
