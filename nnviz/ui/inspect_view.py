@@ -132,11 +132,11 @@ def show_layer_step(step: LayerStep, label: str, *, input_names: Sequence[str] |
                     show_values(step.numpy_output, title="numpy")
                 with keras_col:
                     show_values(step.keras_output, title="Keras")
-        verdict = f"max |numpy − Keras| = {step.max_abs_diff:.2e} · np.isclose (rtol = atol = 1e-5): "
-        if step.agrees:
-            st.success(verdict + "they agree", icon=":material/check_circle:")
-        else:
-            st.error(verdict + "they differ", icon=":material/cancel:")
+        _verdict(
+            f"max |numpy − Keras| = {step.max_abs_diff:.2e} · np.isclose (rtol = atol = 1e-5): ",
+            step.agrees,
+            ("they agree", "they differ"),
+        )
 
 
 def _worked_cell(step: LayerStep) -> None:
@@ -212,8 +212,16 @@ def show_loss_steps(steps: Sequence[LossStep], *, class_names: Sequence[str] | N
         st.caption(f"{step.name}: {step.meaning}")
     compared = [step for step in steps if step.agrees is not None]
     worst = max(step.max_abs_diff for step in compared)
-    verdict = f"max |numpy − Keras| over {len(compared)} comparisons = {worst:.2e}: "
-    if all(step.agrees for step in compared):
-        st.success(verdict + "numpy's loss agrees with Keras's", icon=":material/check_circle:")
+    _verdict(
+        f"max |numpy − Keras| over {len(compared)} comparisons = {worst:.2e}: ",
+        all(step.agrees for step in compared),
+        ("numpy's loss agrees with Keras's", "numpy's loss differs from Keras's"),
+    )
+
+
+def _verdict(measured: str, agrees: bool, words: tuple[str, str]) -> None:
+    """A green box when numpy and Keras agree, a red one when not; ``words`` = (agree, differ)."""
+    if agrees:
+        st.success(measured + words[0], icon=":material/check_circle:")
     else:
-        st.error(verdict + "numpy's loss differs from Keras's", icon=":material/cancel:")
+        st.error(measured + words[1], icon=":material/cancel:")
