@@ -7,7 +7,11 @@ ones as Python, so the exported code always builds the model the app trains.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import random
+import threading
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from nnviz.spec import LAYER_KINDS, LayerSpec, ModelSpec, metric_name
@@ -87,15 +91,52 @@ def build_model(spec: ModelSpec, *, seed: int = 0) -> keras.Sequential:
     import keras  # lazily: the TensorFlow import costs seconds
 
     _release_traced_steps_with_their_model()
-    keras.utils.set_random_seed(seed)
-    layers = [_instantiate(keras.layers, *layer_call(layer)) for layer in spec.layers]
-    model = keras.Sequential([keras.Input(shape=spec.input_shape), *layers])
+    with seeded_initial_weights(seed):
+        layers = [_instantiate(keras.layers, *layer_call(layer)) for layer in spec.layers]
+        model = keras.Sequential([keras.Input(shape=spec.input_shape), *layers])
     model.compile(
         optimizer=_instantiate(keras.optimizers, *optimizer_call(spec)),
         loss=spec.loss,
         metrics=[_instantiate(keras.metrics, *metric_call(spec))],
     )
     return model
+
+
+_THIS_THREAD = threading.local()
+
+
+@contextlib.contextmanager
+def seeded_initial_weights(seed: int) -> Iterator[None]:
+    """Within this block, layers made in this thread draw their seeds as after
+    ``keras.utils.set_random_seed(seed)``, whatever other threads do at the same moment.
+
+    Keras gives each initializer and dropout layer a seed drawn from Python's process-wide
+    ``random`` generator, which ``set_random_seed`` reseeds. On a server where several sessions
+    build models at once, those draws interleave and a session would get weights its seed does not
+    give. Here each thread draws from its own ``random.Random(seed)``: the same sequence
+    ``random.seed(seed)`` starts, so the exported code, which calls ``set_random_seed``, builds the
+    same weights.
+    """
+    _draw_keras_seeds_per_thread()
+    _THIS_THREAD.seeds = random.Random(seed)
+    try:
+        yield
+    finally:
+        _THIS_THREAD.seeds = None
+
+
+class _SeedsOfThisThread:
+    """Stands in for the ``random`` module inside ``keras.src.random.seed_generator``."""
+
+    def __getattr__(self, name: str):
+        return getattr(getattr(_THIS_THREAD, "seeds", None) or random, name)
+
+
+@functools.cache
+def _draw_keras_seeds_per_thread() -> None:
+    from keras.src.random import seed_generator
+
+    seed_generator.python_random = _SeedsOfThisThread()
 
 
 def _instantiate(module, name: str, kwargs: dict):

@@ -1,21 +1,26 @@
-"""Training: the maths of ``model.fit``, with far less overhead per epoch, and a background job for the UI.
+"""Training: the maths of ``model.fit``, with far less overhead, handing control back every ~0.2 s.
 
-:class:`Trainer` trains exactly as ``model.fit(X, y, batch_size=b, validation_split=v, shuffle=True)``
-would: the same optimizer and loss (the model's own, from ``compile``), the same number of steps per
-epoch (the last batch may be short), a fresh shuffle of the training rows every epoch, the same
-held-out rows (the last ``v`` of them) and the same metrics. What it avoids is overhead that costs
-more than the maths for the small models people teach with:
+:class:`Trainer` trains as ``model.fit(X, y, batch_size=b, validation_split=v)`` would: the same
+optimizer and loss (the model's own, from ``compile``), the same number of steps per epoch (the last
+batch may be short), a new order of the training rows every epoch, the same held-out rows (the last
+``v`` of them) and the same metrics. Where it differs, on purpose:
 
-- with TensorFlow, the rows become tensors once, and the input pipeline (``tf.data``: shuffle,
-  batch, repeat) is a cheap graph over them, not a fresh conversion of numpy arrays per run (with
-  JAX, ``fit`` slices the numpy arrays itself, which is faster there);
-- each epoch runs as one compiled call (``steps_per_execution`` = steps per epoch), so Python is
-  entered once per epoch, not once per batch;
-- validation metrics come from one compiled test step over the held-out rows, not a fresh ``evaluate()``.
+- **The order of epoch k depends on the seed and k only** (:func:`epoch_order`), not on how the run
+  was cut up: pausing, resuming, stopping and stepping give exactly the weights and curve of one
+  uninterrupted run of the same length.
+- **Work comes in chunks of about ``chunk_s`` seconds**, never longer than an epoch: each chunk is
+  one compiled call over as many batches as fit in that time (measured as it goes), so a one-row
+  batch epoch of 5,000 rows still answers Pause or Stop within a fraction of a second and the live
+  chart moves within the epoch. A run can stop between any two chunks, also mid-epoch; the next run
+  continues from that very batch, with the epoch's running metrics restored.
+- With TensorFlow the rows become tensors once; a chunk is a gather of its rows and one call of the
+  model's compiled multi-step function (``steps_per_execution`` = steps per epoch, so its loop ends
+  when the chunk's batches do). Validation is one compiled test step over the held-out rows. With
+  other backends (JAX) each chunk is a whole epoch through ``fit`` on the rows in that epoch's order.
 
 :class:`TrainingJob` runs a Trainer in a background thread so that drawing never blocks a training
-step. Pause, step, resume and stop act between epochs, the only points where the weights belong to
-one epoch. Nothing here imports Streamlit: the UI polls :meth:`TrainingJob.progress`.
+step, and tells watchers when something changed (:meth:`TrainingJob.wait_for_change`) so that a page
+redraws only then. Nothing here imports Streamlit.
 """
 
 from __future__ import annotations
@@ -28,9 +33,28 @@ from dataclasses import dataclass
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from nnviz.snapshots import WeightHistory
+
+CHUNK_S = 0.2  # seconds of training between two points where a run can stop or report
+
+
+def epoch_order(n_rows: int, *, seed: int, epoch: int, shuffle: bool = True) -> np.ndarray:
+    """The order in which epoch ``epoch`` (0 = the first) visits ``n_rows`` training rows.
+
+    Args:
+        n_rows: training rows.
+        seed: the session's seed.
+        epoch: epochs the model had finished before this one.
+        shuffle: False keeps the rows in their order (as ``fit(shuffle=False)``).
+
+    Returns:
+        A permutation of ``range(n_rows)``, shape ``(n_rows,)``: the same for the same seed and
+        epoch, whatever ran before.
+    """
+    if not shuffle:
+        return np.arange(n_rows)
+    return np.random.default_rng([seed, epoch]).permutation(n_rows)
 
 
 @dataclass(frozen=True)
@@ -55,42 +79,6 @@ class EpochReport:
         return self.elapsed_s / self.epoch * (self.epochs - self.epoch)
 
 
-class _Validation(keras.callbacks.Callback):
-    """Adds ``val_`` metrics from one compiled test step over all the held-out rows.
-
-    ``test_on_batch`` runs the model's own compiled loss and metrics, so the numbers mean what
-    ``evaluate()`` would report (the mean over the rows), without its per-call set-up.
-    """
-
-    def __init__(self, X: np.ndarray, y: np.ndarray):
-        super().__init__()
-        self.X, self.y = X, y
-
-    def on_epoch_end(self, epoch, logs=None):
-        if logs is None:
-            return
-        self.model.reset_metrics()  # training metrics were already read into `logs`
-        results = self.model.test_on_batch(self.X, self.y, return_dict=True)
-        logs.update({f"val_{name}": float(value) for name, value in results.items()})
-
-
-class _Report(keras.callbacks.Callback):
-    """Forwards each epoch's logs, as floats, and stops between epochs when asked."""
-
-    def __init__(self, epochs: int, on_epoch_end: Callable[[EpochReport], None], should_stop):
-        super().__init__()
-        self.epochs, self.report, self.should_stop = epochs, on_epoch_end, should_stop
-
-    def on_train_begin(self, logs=None):
-        self.started = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        numbers = {name: float(value) for name, value in (logs or {}).items()}
-        self.report(EpochReport(epoch + 1, self.epochs, numbers, time.perf_counter() - self.started))
-        if not math.isfinite(numbers.get("loss", 0.0)) or (self.should_stop and self.should_stop()):
-            self.model.stop_training = True
-
-
 class Trainer:
     """Trains ``model`` on ``(X, y)`` as ``model.fit`` would, run after run, from the current weights.
 
@@ -101,8 +89,10 @@ class Trainer:
         batch_size: rows per gradient step.
         validation_split: fraction of rows, taken from the end as ``model.fit`` does, held out for
             the ``val_`` metrics; 0 for none.
-        shuffle: reshuffle the training rows every epoch (``model.fit``'s default).
-        seed: seed of the shuffles; with the same seed, the same runs see the same batches.
+        shuffle: a new order of the training rows every epoch (``model.fit``'s default).
+        seed: with the same seed, epoch k visits the rows in the same order (:func:`epoch_order`).
+        epochs_done: epochs the model was already trained (the next epoch's order follows on).
+        chunk_s: seconds of work between two points where a run reports and may stop.
     """
 
     def __init__(
@@ -115,77 +105,154 @@ class Trainer:
         validation_split: float = 0.0,
         shuffle: bool = True,
         seed: int = 0,
+        epochs_done: int = 0,
+        chunk_s: float = CHUNK_S,
     ):
         if not 0 <= validation_split < 1:
             raise ValueError(f"validation_split={validation_split} must be in [0, 1), e.g. 0.2.")
         if batch_size < 1:
             raise ValueError(f"batch_size={batch_size} must be at least 1, e.g. 32.")
+        if chunk_s <= 0:
+            raise ValueError(f"chunk_s={chunk_s} must be a positive number of seconds, e.g. 0.2.")
         split_at = int(math.floor(len(X) * (1.0 - validation_split)))  # as keras' train_validation_split
         if split_at < 1:
             raise ValueError(
                 f"No training rows left after holding out {validation_split:.0%}; lower the split."
             )
         self.model, self.batch_size, self.shuffle, self.seed = model, batch_size, shuffle, seed
+        self.chunk_s = chunk_s
         self.n_train = split_at
         self.steps_per_epoch = math.ceil(split_at / batch_size)
         self.X_val, self.y_val = X[split_at:], y[split_at:]
         self._rows = (X[:split_at], y[:split_at])
-        if keras.backend.backend() == "tensorflow":
-            self._rows = tuple(map(tf.convert_to_tensor, self._rows))  # once, not on every run
-        self.epochs_done = 0
+        self._tensorflow = keras.backend.backend() == "tensorflow"
+        if self._tensorflow:
+            import tensorflow as tf
 
-    def dataset(self) -> tf.data.Dataset:
-        """Batches for the next epochs: shuffled afresh each epoch, repeated without end."""
-        rows = tf.data.Dataset.from_tensor_slices(self._rows)
-        if self.shuffle:
-            # A run that resumes after a pause continues the sequence of shuffles, not repeats it.
-            rows = rows.shuffle(
-                self.n_train, seed=self.seed + self.epochs_done, reshuffle_each_iteration=True
-            )
-        return rows.batch(self.batch_size).repeat().prefetch(tf.data.AUTOTUNE)
+            self._rows = tuple(map(tf.convert_to_tensor, self._rows))  # once, not on every chunk
+        self.epochs_done = epochs_done
+        self.step = 0  # batches done of the epoch in progress
+        self.last_logs: dict[str, float] = {}  # after the latest chunk: the epoch's running means so far
+        self._order: tuple[int, np.ndarray] | None = None
+        self._seconds_per_step: float | None = None
+        self._timed_calls = 0  # the first call after (re)tracing is not timed: tracing takes seconds
+        self._epoch_metrics: list[np.ndarray] | None = None  # running metrics of an interrupted epoch
+
+    def epoch_rows(self, epoch: int) -> np.ndarray:
+        """Row indices of the training rows in the order epoch ``epoch`` (0 = first) visits them."""
+        if self._order is None or self._order[0] != epoch:
+            self._order = epoch, epoch_order(self.n_train, seed=self.seed, epoch=epoch, shuffle=self.shuffle)
+        return self._order[1]
 
     def run(
         self,
         epochs: int,
         *,
         on_epoch_end: Callable[[EpochReport], None] | None = None,
+        on_chunk_end: Callable[[int, dict[str, float]], None] | None = None,
         should_stop: Callable[[], bool] | None = None,
     ) -> list[dict[str, float]]:
-        """Train ``epochs`` more epochs; stop early after an epoch where ``should_stop()`` is true
-        or the loss is not a finite number.
+        """Train until ``epochs`` more epochs have ended (an epoch left half-done by an earlier run is
+        finished first and counts as one); stop early, after any chunk, when ``should_stop()`` is
+        true or the loss is not a finite number.
+
+        Args:
+            on_epoch_end: called with each finished epoch's report.
+            on_chunk_end: called after each chunk that ends inside an epoch, with the batches done
+                of that epoch and its running metrics so far.
 
         Returns:
             One dict of metrics per finished epoch.
         """
-        if self.model.steps_per_execution != self.steps_per_epoch:
-            # One compiled call per epoch. Changing it retraces, so it is set only when it changes.
-            self.model.steps_per_execution = self.steps_per_epoch
-            self.model.make_train_function(force=True)
+        if epochs < 1:
+            raise ValueError(f"epochs={epochs} must be at least 1.")
+        self._prepare()
         records: list[dict[str, float]] = []
-
-        def record(report: EpochReport) -> None:
-            records.append(report.logs)
-            self.epochs_done += 1
-            if on_epoch_end is not None:
-                on_epoch_end(report)
-
-        callbacks = [_Validation(self.X_val, self.y_val)] if len(self.X_val) else []
-        callbacks.append(_Report(epochs, record, should_stop))
-        self.model.fit(epochs=epochs, callbacks=callbacks, verbose=0, **self._fit_inputs())
+        started = time.perf_counter()
+        while len(records) < epochs:
+            if self.step == 0:
+                self.model.reset_metrics()
+            elif self._epoch_metrics is not None:  # anything may have reset them since (evaluate …)
+                for variable, value in zip(self.model.metrics_variables, self._epoch_metrics):
+                    variable.assign(value)
+                self._epoch_metrics = None
+            count = self._chunk_steps()
+            self.last_logs = self._train_steps(self.step, self.step + count)
+            self.step += count
+            finite = math.isfinite(self.last_logs.get("loss", 0.0))
+            if self.step == self.steps_per_epoch:
+                logs = {**self.last_logs, **self._validation_logs()}
+                self.step, self.epochs_done = 0, self.epochs_done + 1
+                records.append(logs)
+                if on_epoch_end is not None:
+                    on_epoch_end(EpochReport(len(records), epochs, logs, time.perf_counter() - started))
+            elif on_chunk_end is not None:
+                on_chunk_end(self.step, self.last_logs)
+            if not finite or (len(records) < epochs and should_stop is not None and should_stop()):
+                break
+        if self.step:
+            self._epoch_metrics = [v.numpy() for v in self.model.metrics_variables]
         return records
 
-    def _fit_inputs(self) -> dict:
-        if keras.backend.backend() == "tensorflow":
-            # The dataset shuffles itself; it repeats, so fit needs the epoch length.
-            return {"x": self.dataset(), "steps_per_epoch": self.steps_per_epoch, "shuffle": False}
-        # JAX and the other backends slice numpy arrays natively: faster than through tf.data
-        # (measured with JAX: 1.3 s instead of 3.2 s for the iris benchmark), and fit shuffles them.
-        X, y = self._rows
-        return {"x": X, "y": y, "batch_size": self.batch_size, "shuffle": self.shuffle}
+    def _prepare(self) -> None:
+        if not self._tensorflow:
+            return
+        if self.model.steps_per_execution != self.steps_per_epoch or self.model.train_function is None:
+            # The compiled loop runs up to steps_per_execution batches and ends early when a chunk's
+            # batches run out, so one trace serves every chunk size. Changing it retraces.
+            self.model.steps_per_execution = self.steps_per_epoch
+            self.model.make_train_function(force=True)
+            self._timed_calls = 0
+
+    def _chunk_steps(self) -> int:
+        """Batches in the next chunk: about ``chunk_s`` seconds of them, within the epoch."""
+        left = self.steps_per_epoch - self.step
+        if not self._tensorflow:
+            return left
+        if self._seconds_per_step is None:
+            return min(left, 8)  # the first call also traces: measure on a few batches
+        return max(1, min(left, int(self.chunk_s / self._seconds_per_step)))
+
+    def _train_steps(self, first: int, stop: int) -> dict[str, float]:
+        """Train on batches ``first`` to ``stop - 1`` of the epoch in progress; the running metrics."""
+        rows = self.epoch_rows(self.epochs_done)[first * self.batch_size : stop * self.batch_size]
+        started = time.perf_counter()
+        if self._tensorflow:
+            import tensorflow as tf
+
+            indices = tf.constant(rows)
+            batches = tf.data.Dataset.from_tensor_slices(
+                tuple(tf.gather(part, indices) for part in self._rows)
+            ).batch(self.batch_size)
+            logs = self.model.train_function(iter(batches))
+        else:  # JAX and others: a whole epoch through fit, on this epoch's order
+            X, y = (part[rows] for part in self._rows)
+            fitted = self.model.fit(X, y, batch_size=self.batch_size, epochs=1, shuffle=False, verbose=0)
+            logs = {name: values[-1] for name, values in fitted.history.items()}
+        numbers = {name: float(value) for name, value in logs.items()}
+        if self._timed_calls:
+            self._seconds_per_step = (time.perf_counter() - started) / (stop - first)
+        self._timed_calls += 1
+        return numbers
+
+    def _validation_logs(self) -> dict[str, float]:
+        """``val_`` metrics from one compiled test step over all the held-out rows.
+
+        ``test_on_batch`` runs the model's own compiled loss and metrics, so the numbers mean what
+        ``evaluate()`` would report (the mean over the rows), without its per-call set-up.
+        """
+        if not len(self.X_val):
+            return {}
+        self.model.reset_metrics()  # the training metrics were already read
+        results = self.model.test_on_batch(self.X_val, self.y_val, return_dict=True)
+        return {f"val_{name}": float(value) for name, value in results.items()}
 
 
 class TrainingQueue:
     """Lets at most ``capacity`` runs train at once in this process; the others wait, first come first served.
+
+    Waiting costs nothing: a waiting run sleeps until the line moves or it is woken (:meth:`wake`),
+    and each waiting ticket that has a ``queue_moved()`` method is told when its place changes.
 
     Args:
         capacity: how many runs may train at the same time, at least 1.
@@ -199,26 +266,44 @@ class TrainingQueue:
         self._training = 0
         self._waiting: list[object] = []
 
-    def wait_for_turn(self, ticket: object, *, give_up: Callable[[], bool], poll_s: float = 0.1) -> bool:
-        """Block until ``ticket`` may train; False if ``give_up()`` turned true while it waited."""
+    def wait_for_turn(
+        self, ticket: object, *, give_up: Callable[[], bool], recheck_s: float | None = None
+    ) -> bool:
+        """Block until ``ticket`` may train; False if ``give_up()`` turned true while it waited.
+
+        ``give_up`` is asked again whenever the line moves, :meth:`wake` is called, or (if given)
+        every ``recheck_s`` seconds.
+        """
         with self._changed:
             self._waiting.append(ticket)
             try:
                 while self._waiting[0] is not ticket or self._training >= self.capacity:
                     if give_up():
                         return False
-                    self._changed.wait(poll_s)
+                    self._changed.wait(recheck_s)
                 self._training += 1
                 return True
             finally:
                 self._waiting.remove(ticket)
-                self._changed.notify_all()
+                self._line_moved()
+
+    def wake(self) -> None:
+        """Make every waiting run ask its ``give_up`` again (e.g. after a pause was requested)."""
+        with self._changed:
+            self._changed.notify_all()
 
     def done(self) -> None:
         """A run that was let through has ended: the next in line may train."""
         with self._changed:
             self._training -= 1
-            self._changed.notify_all()
+            self._line_moved()
+
+    def _line_moved(self) -> None:
+        self._changed.notify_all()
+        for ticket in self._waiting:
+            moved = getattr(ticket, "queue_moved", None)
+            if moved is not None:
+                moved()
 
     def position(self, ticket: object) -> int:
         """``ticket``'s place in line (1 = next to train), or 0 when it is not waiting."""
@@ -241,11 +326,15 @@ class Progress:
         epoch: epochs finished in the current (or last) run.
         epochs: epochs requested for that run.
         elapsed_s: seconds that run has taken so far.
-        remaining: epochs a resume would still run.
+        remaining: epochs a resume would still run (an epoch left half-done counts as one).
         rendering: the latest result of the job's ``renderer``; ``rendering_epoch`` is the total
             number of epochs trained when it was made.
         message: why the last run ended early, in the user's words, or None.
         queue_position: place in the server's queue while ``"queued"`` (1 = next), else 0.
+        step: batches done of the epoch in progress (0 between epochs); ``steps_per_epoch`` batches
+            make an epoch.
+        running_logs: that epoch's metrics so far (means over its batches done), or None.
+        version: grows by one with every change; see :meth:`TrainingJob.wait_for_change`.
     """
 
     state: str
@@ -257,24 +346,42 @@ class Progress:
     rendering_epoch: int
     message: str | None
     queue_position: int = 0
+    step: int = 0
+    steps_per_epoch: int = 1
+    running_logs: dict[str, float] | None = None
+    version: int = 0
+
+    @property
+    def done_fraction(self) -> float:
+        """How much of the run is done, counting the batches of the epoch in progress."""
+        if not self.epochs:
+            return 0.0
+        return min(1.0, (self.epoch + self.step / self.steps_per_epoch) / self.epochs)
+
+    @property
+    def live(self) -> bool:
+        """Whether the run is training or waiting for its turn."""
+        return self.state in ("running", "queued")
 
     @property
     def eta_s(self) -> float:
-        return self.elapsed_s / self.epoch * (self.epochs - self.epoch) if self.epoch else float("nan")
+        done = self.done_fraction * self.epochs
+        return self.elapsed_s / done * (self.epochs - done) if done else float("nan")
 
 
 class TrainingJob:
-    """Runs a :class:`Trainer` in a background thread; pause, step, resume and stop between epochs.
+    """Runs a :class:`Trainer` in a background thread; pause, step, resume and stop between chunks.
 
     Args:
         trainer: what to train.
         history: a list that receives one metrics dict per finished epoch, at once (so nothing is
-            lost if the run is stopped).
+            lost if the run is stopped); its length is the number of epochs the model has trained.
         renderer: optional ``f(model) -> object`` (e.g. a decision-boundary grid), called in the
-            training thread between epochs at most every ``render_interval_s`` seconds and after the
-            last epoch of a run, so it always sees the weights of one finished epoch.
-        idle_pause_s: pause by itself when :meth:`progress` has not been called for this long
-            (the page that showed it was closed); None to never do so.
+            training thread between chunks at most every ``render_interval_s`` seconds and after the
+            last chunk of a run.
+        idle_pause_s: pause by itself when nobody has watched (:meth:`progress`,
+            :meth:`wait_for_change`) for this long (the page that showed it was closed); None to
+            never do so.
         queue: a :class:`TrainingQueue` shared by every job of the server; a run waits there
             (state ``"queued"``) until it may train.
         snapshots: a :class:`~nnviz.snapshots.WeightHistory` that receives the weights after each
@@ -295,8 +402,10 @@ class TrainingJob:
         self.trainer, self.history, self.queue, self.snapshots = trainer, history, queue, snapshots
         self.renderer, self.render_interval_s, self.idle_pause_s = renderer, render_interval_s, idle_pause_s
         self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+        self._version = 0
         self._thread: threading.Thread | None = None
-        self._request: str | None = None  # "pause" or "stop", acted on between epochs
+        self._request: str | None = None  # "pause" or "stop", acted on after the current chunk
         self._state, self._message = "idle", None
         self._epoch = self._epochs = self._remaining = 0
         self._started = self._finished = 0.0
@@ -314,6 +423,8 @@ class TrainingJob:
         with self._lock:
             if self.running:
                 raise RuntimeError("A run is already in progress; pause or stop it first.")
+            if self.trainer.step == 0:  # the next epoch's order follows the model's own count
+                self.trainer.epochs_done = len(self.history)
             self._request, self._message = None, None
             state = "running" if self.queue is None else "queued"
             self._state, self._epoch, self._epochs, self._remaining = state, 0, epochs, epochs
@@ -322,6 +433,7 @@ class TrainingJob:
                 target=self._run, args=(epochs,), name="nnviz-training", daemon=True
             )
             self._thread.start()
+            self._bump()
 
     def resume(self) -> None:
         """Continue a paused run with the epochs it had left."""
@@ -329,19 +441,24 @@ class TrainingJob:
             self.start(self._remaining)
 
     def pause(self) -> None:
-        """Stop after the current epoch, keeping the epochs left for :meth:`resume`."""
+        """Stop after the current chunk (≤ ~0.2 s of work), keeping the epochs left for :meth:`resume`."""
         self._request = "pause"
+        if self.queue is not None:
+            self.queue.wake()
 
     def stop(self) -> None:
-        """Stop after the current epoch, or end a paused run; the epochs left are dropped."""
+        """Stop after the current chunk, or end a paused run; the epochs left are dropped."""
         with self._lock:
             if self.running:
                 self._request = "stop"
             elif self._state == "paused":
                 self._state, self._remaining, self._message = "stopped", 0, None
+                self._bump()
+        if self.queue is not None:
+            self.queue.wake()
 
     def join(self, timeout: float | None = None) -> None:
-        """Wait for the current run to end (after :meth:`pause` or :meth:`stop`, within one epoch)."""
+        """Wait for the current run to end (after :meth:`pause` or :meth:`stop`, within one chunk)."""
         thread = self._thread
         if thread is not None:
             thread.join(timeout)
@@ -357,28 +474,65 @@ class TrainingJob:
         position = self.queue.position(self) if self.queue is not None else 0
         with self._lock:
             self._last_seen = time.monotonic()
-            end = time.perf_counter() if self._state == "running" else self._finished
-            return Progress(
-                self._state,
-                self._epoch,
-                self._epochs,
-                max(end - self._started, 0.0) if self._started else 0.0,
-                self._remaining,
-                self._rendering,
-                self._rendering_epoch,
-                self._message,
-                position if self._state == "queued" else 0,
-            )
+            return self._progress(position)
+
+    def wait_for_change(self, version: int, *, timeout: float) -> int:
+        """Block until the job's version differs from ``version`` or ``timeout`` seconds passed.
+
+        Waiting counts as watching. Returns the version now.
+        """
+        with self._changed:
+            self._last_seen = time.monotonic()
+            self._changed.wait_for(lambda: self._version != version, timeout)
+            self._last_seen = time.monotonic()
+            return self._version
+
+    def queue_moved(self) -> None:
+        """Called by the queue when this job's place in it changed."""
+        with self._lock:
+            self._bump()
+
+    def _bump(self) -> None:
+        """Something a watcher shows changed (hold ``self._lock``)."""
+        self._version += 1
+        self._changed.notify_all()
+
+    def _progress(self, position: int) -> Progress:
+        end = time.perf_counter() if self._state == "running" else self._finished
+        mid_epoch = self.trainer.step > 0
+        return Progress(
+            self._state,
+            self._epoch,
+            self._epochs,
+            max(end - self._started, 0.0) if self._started else 0.0,
+            self._remaining,
+            self._rendering,
+            self._rendering_epoch,
+            self._message,
+            position if self._state == "queued" else 0,
+            self.trainer.step,
+            self.trainer.steps_per_epoch,
+            dict(self.trainer.last_logs) if mid_epoch else None,
+            self._version,
+        )
 
     def _run(self, epochs: int) -> None:
         try:
-            if self.queue is not None and not self.queue.wait_for_turn(self, give_up=self._should_stop):
+            if self.queue is not None and not self.queue.wait_for_turn(
+                self, give_up=self._should_stop, recheck_s=self.idle_pause_s
+            ):
                 end_state, message = self._end_state()  # paused or stopped while still waiting
             else:
                 with self._lock:
                     self._state, self._started = "running", time.perf_counter()  # time spent training only
+                    self._bump()
                 try:
-                    self.trainer.run(epochs, on_epoch_end=self._on_epoch_end, should_stop=self._should_stop)
+                    self.trainer.run(
+                        epochs,
+                        on_epoch_end=self._on_epoch_end,
+                        on_chunk_end=self._on_chunk_end,
+                        should_stop=self._should_stop,
+                    )
                 finally:
                     if self.queue is not None:
                         self.queue.done()
@@ -390,12 +544,13 @@ class TrainingJob:
             self._state, self._message, self._finished = end_state, message, time.perf_counter()
             if end_state != "paused":
                 self._remaining = 0
+            self._bump()
 
     def _end_state(self) -> tuple[str, str | None]:
-        last = self.history[-1] if self.history else {}
-        if not math.isfinite(last.get("loss", 0.0)):
+        loss = self.trainer.last_logs.get("loss", 0.0)
+        if not math.isfinite(loss):
             return "stopped", (
-                f"The loss became {last.get('loss')} at epoch {len(self.history)}: the weights blew up. "
+                f"The loss became {loss} at epoch {len(self.history) + 1}: the weights blew up. "
                 "Reset the weights and try a smaller learning rate."
             )
         if self._epoch == self._epochs:
@@ -412,6 +567,12 @@ class TrainingJob:
             self.snapshots.add(len(self.history), self.trainer.model.get_weights())
         with self._lock:
             self._epoch, self._remaining = report.epoch, report.epochs - report.epoch
+            self._bump()
+        self._render(force=False)
+
+    def _on_chunk_end(self, step: int, logs: dict[str, float]) -> None:
+        with self._lock:
+            self._bump()
         self._render(force=False)
 
     def _should_stop(self) -> bool:
@@ -427,3 +588,4 @@ class TrainingJob:
         rendering = renderer(self.trainer.model)
         with self._lock:
             self._rendering, self._rendering_epoch, self._last_render = rendering, len(self.history), now
+            self._bump()

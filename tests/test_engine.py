@@ -9,7 +9,7 @@ import pytest
 
 from nnviz.build import build_model
 from nnviz.datasets import load_iris_data, load_two_moons
-from nnviz.engine import EpochReport, Trainer, TrainingJob, TrainingQueue
+from nnviz.engine import EpochReport, Trainer, TrainingJob, TrainingQueue, epoch_order
 from nnviz.spec import LayerSpec, ModelSpec
 
 MOONS_SPEC = ModelSpec(
@@ -55,24 +55,37 @@ def test_same_numbers_as_model_fit_on_identical_batches(spec):
         np.testing.assert_allclose([epoch[name] for epoch in history], values, rtol=1e-5, atol=1e-6)
 
 
-def test_every_epoch_sees_every_training_row_once_in_a_new_order(moons):
-    trainer = Trainer(
-        build_model(MOONS_SPEC), moons.X_train, moons.y_train, batch_size=32, validation_split=0.25
-    )
-    batches = [x.numpy() for x, _ in trainer.dataset().take(2 * trainer.steps_per_epoch)]
-    assert len(batches[trainer.steps_per_epoch - 1]) == (trainer.n_train % 32 or 32)  # a short last batch
-    first, second = (
-        np.concatenate(batches[k * trainer.steps_per_epoch : (k + 1) * trainer.steps_per_epoch])
-        for k in range(2)
-    )
-    rows = moons.X_train[: trainer.n_train]
-    for epoch in (first, second):
-        np.testing.assert_array_equal(np.sort(epoch, axis=0), np.sort(rows, axis=0))
-    assert not np.array_equal(first, second)
-    again = Trainer(
-        build_model(MOONS_SPEC), moons.X_train, moons.y_train, batch_size=32, validation_split=0.25
-    )
-    np.testing.assert_array_equal(next(iter(again.dataset()))[0].numpy(), batches[0])  # same seed, same order
+def test_every_epoch_sees_every_training_row_once_in_an_order_set_by_seed_and_epoch_alone():
+    orders = [epoch_order(50, seed=7, epoch=k) for k in range(3)]
+    for order in orders:
+        np.testing.assert_array_equal(np.sort(order), np.arange(50))
+    assert not np.array_equal(orders[0], orders[1]) and not np.array_equal(orders[1], orders[2])
+    np.testing.assert_array_equal(epoch_order(50, seed=7, epoch=2), orders[2])  # nothing else matters
+    assert not np.array_equal(epoch_order(50, seed=8, epoch=2), orders[2])
+    np.testing.assert_array_equal(epoch_order(5, seed=7, epoch=1, shuffle=False), np.arange(5))
+
+
+def test_the_batches_trained_are_the_epoch_order_cut_into_batch_sized_pieces(moons):
+    """Record what the compiled step sees: every row once per epoch, in epoch_order's order."""
+    model = build_model(MOONS_SPEC)
+    seen = []
+    step = model.train_step
+
+    def recording_step(data):
+        import tensorflow as tf
+
+        tf.py_function(lambda x: seen.append(x.numpy()), [data[0]], [])
+        return step(data)
+
+    model.train_step = recording_step
+    trainer = Trainer(model, moons.X_train, moons.y_train, batch_size=32, validation_split=0.25, seed=3)
+    trainer.run(2)
+    assert len(seen) == 2 * trainer.steps_per_epoch
+    assert len(seen[trainer.steps_per_epoch - 1]) == (trainer.n_train % 32 or 32)  # a short last batch
+    for epoch in range(2):
+        rows = np.concatenate(seen[epoch * trainer.steps_per_epoch : (epoch + 1) * trainer.steps_per_epoch])
+        expected = moons.X_train[: trainer.n_train][epoch_order(trainer.n_train, seed=3, epoch=epoch)]
+        np.testing.assert_array_equal(rows, expected)
 
 
 def test_validation_rows_are_the_last_ones_as_in_model_fit(moons):
@@ -351,3 +364,120 @@ def test_a_job_keeps_a_snapshot_of_the_weights_after_each_epoch(moons):
     for kept, now in zip(snapshots.at(5), model.get_weights(), strict=True):
         np.testing.assert_array_equal(kept, now)
     assert any(not np.array_equal(a, b) for a, b in zip(snapshots.at(1), snapshots.at(5)))
+
+
+def _weights_equal(first, second) -> bool:
+    return all(np.array_equal(a, b) for a, b in zip(first, second, strict=True))
+
+
+def _interrupted_job(moons, *, chunk_s: float) -> TrainingJob:
+    trainer = Trainer(
+        build_model(WITH_DROPOUT_AND_BATCH_NORM, seed=2),
+        moons.X_train,
+        moons.y_train,
+        batch_size=4,
+        validation_split=0.2,
+        seed=2,
+        chunk_s=chunk_s,
+    )
+    return TrainingJob(trainer, [])
+
+
+def test_paused_resumed_and_stepped_runs_end_bit_for_bit_where_one_run_ends(moons):
+    """5 + 3 epochs, with pauses mid-epoch, a Step and an evaluate() in between, equal 8 in one go."""
+    whole = _interrupted_job(moons, chunk_s=0.2)
+    whole.start(8)
+    whole.join(120)
+    assert len(whole.history) == 8
+
+    pieces = _interrupted_job(moons, chunk_s=0.002)  # chunks of a few batches: pauses land mid-epoch
+    chunks = []
+    pieces.trainer.run = _counting_chunks(pieces.trainer.run, chunks)
+    pieces.start(5)
+    paused_mid_epoch = 0
+    while pieces.running or pieces.progress().state == "paused":
+        if pieces.running:
+            time.sleep(0.01)
+            pieces.pause()
+            pieces.join(60)
+            paused_mid_epoch += pieces.trainer.step > 0
+            pieces.trainer.model.evaluate(moons.X_test, moons.y_test, verbose=0)  # resets the metrics
+        pieces.resume()
+    assert pieces.progress().state == "finished" and len(pieces.history) == 5
+    pieces.start(1)  # Step
+    pieces.join(60)
+    pieces.start(2)
+    pieces.join(60)
+    assert paused_mid_epoch >= 1 and sum(chunks) > 8
+    assert pieces.history == whole.history  # every loss and metric of every epoch, exactly
+    assert _weights_equal(pieces.trainer.model.get_weights(), whole.trainer.model.get_weights())
+
+
+def _counting_chunks(run, chunks: list):
+    def counted(*args, on_chunk_end=None, **kwargs):
+        def count(step, logs):
+            chunks.append(1)
+            if on_chunk_end is not None:
+                on_chunk_end(step, logs)
+
+        return run(*args, on_chunk_end=count, **kwargs)
+
+    return counted
+
+
+def test_a_long_epoch_reports_within_the_epoch_and_stops_within_a_fraction_of_a_second():
+    data = load_two_moons(2000, noise=0.2, random_state=0)
+    trainer = Trainer(build_model(MOONS_SPEC), data.X_train, data.y_train, batch_size=1, chunk_s=0.1)
+    job = TrainingJob(trainer, [])
+    job.start(50)
+    version = job.progress().version
+    while job.progress().step < 200:  # well inside the first epoch of 1,600 batches
+        version = job.wait_for_change(version, timeout=30)
+    progress = job.progress()
+    assert progress.state == "running" and progress.epoch == 0 and progress.running_logs["loss"] > 0
+    assert 0 < progress.done_fraction < 1 / 50
+    asked = time.perf_counter()
+    job.stop()
+    job.join(10)
+    took = time.perf_counter() - asked
+    assert job.progress().state == "stopped" and took < 1.0, f"stopping took {took:.2f} s"
+    assert job.history == [] and trainer.step > 0  # the next run finishes this epoch first
+
+
+def test_builds_at_the_same_moment_get_the_weights_of_their_seed():
+    expected = build_model(WITH_DROPOUT_AND_BATCH_NORM, seed=0).get_weights()
+    other = build_model(WITH_DROPOUT_AND_BATCH_NORM, seed=1).get_weights()
+    built: list = []
+
+    def builds():
+        for _ in range(15):
+            built.append(build_model(WITH_DROPOUT_AND_BATCH_NORM, seed=0).get_weights())
+
+    threads = [threading.Thread(target=builds) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(built) == 60 and all(_weights_equal(weights, expected) for weights in built)
+    assert not _weights_equal(other, expected)
+
+
+def test_a_queued_run_sleeps_until_the_line_moves_instead_of_polling(moons):
+    queue = TrainingQueue(1)
+    blocker, waiting = _job(moons, queue=queue), _job(moons, queue=queue)
+    blocker.start(1000)
+    while blocker.progress().state != "running":
+        time.sleep(0.005)
+    asked = []
+    give_up = waiting._should_stop
+    waiting._should_stop = lambda: asked.append(1) or give_up()
+    waiting.start(3)
+    version = waiting.progress().version
+    time.sleep(1.0)
+    assert waiting.progress().state == "queued" and len(asked) <= 2  # was ten a second
+    assert waiting.wait_for_change(version, timeout=0.2) == version  # nothing changed: nothing to draw
+    blocker.stop()
+    assert waiting.wait_for_change(version, timeout=10) > version  # the line moved: the page hears of it
+    blocker.join(60)
+    waiting.join(60)
+    assert waiting.progress().state == "finished" and len(waiting.history) == 3
