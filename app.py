@@ -9,14 +9,17 @@ import streamlit as st
 
 from nnviz.style import projector_style
 from nnviz.ui.frame import sidebar
+from nnviz.ui.persist import restore_session, save_session
 from nnviz.ui.runtime import keep_keras_state_between_runs
-from nnviz.ui.sharing import open_shared_link
+from nnviz.ui.sharing import follow_address, write_address
 from nnviz.ui.state import PRESENT, init_state
 
 keep_keras_state_between_runs()
 st.set_page_config(page_title="nnviz — see a neural network learn", page_icon=":material/hub:", layout="wide")
 init_state()
-open_shared_link()
+restore_session()  # what this browser trained before a reload
+follow_address()  # then the setup in the address, on top
+write_address()
 page = st.navigation(
     [
         st.Page("pages/home.py", title="Start", icon=":material/home:", default=True),
@@ -25,8 +28,13 @@ page = st.navigation(
         st.Page("pages/train.py", title="3 · Train", icon=":material/model_training:"),
         st.Page("pages/evaluate.py", title="4 · Evaluate", icon=":material/fact_check:"),
         st.Page("pages/inspect.py", title="5 · Inspect", icon=":material/biotech:"),
-    ]
+    ],
+    position="top" if st.session_state[PRESENT] else "sidebar",  # presentation mode hides the sidebar
 )
 sidebar()
-with projector_style(st.session_state[PRESENT]):
-    page.run()
+try:
+    with projector_style(st.session_state[PRESENT]):
+        page.run()
+finally:  # also when the page stops early (st.stop) or reruns
+    save_session()
+    write_address()

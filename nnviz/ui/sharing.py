@@ -1,4 +1,5 @@
-"""Lecturer mode: open a shared link's setup, offer the link to this setup, and presentation mode."""
+"""Lecturer mode and the address bar: the address always holds the session's setup (as TensorFlow
+Playground's ``state.ts`` keeps it), a link opens its setup, the link to share, presentation mode."""
 
 from __future__ import annotations
 
@@ -8,8 +9,11 @@ import streamlit as st
 
 from nnviz.sharelink import from_query, to_query
 from nnviz.ui import state
+from nnviz.ui.widgets import forget_widgets
 
-_LINK_READ = "sharing.link_read"
+# The query this session last wrote to the address bar (or read from it). A query in the browser
+# that differs from it came from outside: the link the session opened, back/forward, a hand edit.
+_LAST_QUERY = "sharing.last_query"
 _SESSION_SETTINGS = (
     state.DATASET,
     state.SEED,
@@ -23,28 +27,76 @@ _SESSION_SETTINGS = (
 _ARCHITECTURE = ("layers", "loss", "optimizer", "learning_rate")
 
 
-def open_shared_link() -> None:
-    """Once per session, apply the setup in the address the session was opened with; say what was
-    left out. Call it before anything reads the session state."""
+def follow_address() -> None:
+    """Apply the setup in the address when it is not the one this session last wrote there: the link
+    the session was opened with (a bookmark, a reload, a hand-edited URL), or a step back or forward
+    in the browser's history. Say what was left out. Call it before anything reads the session state.
+
+    Within a session only back and forward count: any other run that brings an older address (an
+    ``st.rerun()`` that took it before the run changed the setup, a click sent before the browser had
+    the new address) must not undo the change. An address without a query leaves the setup as it is.
+    """
     session = st.session_state
-    if session.get(_LINK_READ):
+    query = st.query_params.to_dict()
+    first = _LAST_QUERY not in session
+    if query == session.get(_LAST_QUERY) or not (first or (query and _history_navigation())):
         return
-    session[_LINK_READ] = True
-    settings, problems = from_query(st.query_params.to_dict())
-    for key in _SESSION_SETTINGS:
-        if key in settings:
-            session[key] = settings[key]
-    architecture = {key: settings[key] for key in _ARCHITECTURE if key in settings}
-    if architecture:
-        session[state.SHARED_ARCHITECTURE] = {"dataset": session[state.DATASET], **architecture}
+    session[_LAST_QUERY] = query
+    settings, problems = from_query(query)
+    if query and not first:
+        settings.setdefault(state.PRESENT, False)  # it is left out of the address when off
+    changed = _apply(settings)
     for problem in problems:
         st.warning(problem, icon=":material/link_off:")
-    if settings:
+    if changed:
         st.toast("Opened the shared setup from the link.", icon=":material/link:")
 
 
-def share_link() -> str:
-    """The address that reopens this session's setup: dataset, options, seed, architecture, settings."""
+def _history_navigation() -> bool:
+    """Whether this run comes from the browser's back or forward button."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    return bool(getattr(get_script_run_ctx(), "is_history_navigation", False))
+
+
+def _apply(settings: dict[str, object]) -> bool:
+    """Put ``settings`` (as :func:`nnviz.sharelink.from_query` gives them) into the session.
+
+    Returns:
+        Whether anything changed.
+    """
+    session, changed = st.session_state, False
+    for key in _SESSION_SETTINGS:
+        if key in settings and session[key] != settings[key]:
+            session[key], changed = settings[key], True
+            session.pop(f"w.{key}", None)  # the widget shows the new value, not the one it remembers
+    architecture = {key: settings[key] for key in _ARCHITECTURE if key in settings}
+    if not architecture:
+        return changed
+    dataset = session[state.DATASET]
+    ws = session[state.WORKSPACES].get(dataset)
+    if ws is None:  # made from it when the dataset is first used (state.workspace)
+        session[state.SHARED_ARCHITECTURE] = {"dataset": dataset, **architecture}
+        return True
+    current = {"layers": tuple(row.layer for row in ws.rows), **_compile_settings(ws)}
+    if all(current[key] == value for key, value in architecture.items()):
+        return changed
+    if architecture.get("layers", current["layers"]) != current["layers"]:
+        ws.rows = [state.LayerRow(layer) for layer in architecture["layers"]]
+    ws.loss = architecture.get("loss", ws.loss)
+    ws.optimizer = architecture.get("optimizer", ws.optimizer)
+    ws.learning_rate = architecture.get("learning_rate", ws.learning_rate)
+    forget_widgets(f"{dataset}.")  # the editor shows the new network; the Train page rebuilds the model
+    return True
+
+
+def _compile_settings(ws: state.Workspace) -> dict[str, object]:
+    return {"loss": ws.loss, "optimizer": ws.optimizer, "learning_rate": ws.learning_rate}
+
+
+def setup_settings() -> dict[str, object]:
+    """This session's setup as settings (keys as :func:`nnviz.sharelink.from_query` gives them): the
+    dataset and its options, the seed, the architecture, the training settings, presentation mode."""
     session = st.session_state
     settings = {key: session[key] for key in _SESSION_SETTINGS}
     if session[state.DATASET] != "moons":
@@ -53,15 +105,32 @@ def share_link() -> str:
         del settings[state.DATASET]  # an uploaded file stays on the server: the link cannot carry it
     ws = session[state.WORKSPACES].get(session[state.DATASET])  # none for a CSV (kept under its digest)
     if ws is not None:
-        settings |= {
-            "layers": tuple(row.layer for row in ws.rows),
-            "loss": ws.loss,
-            "optimizer": ws.optimizer,
-            "learning_rate": ws.learning_rate,
-        }
+        settings |= _compile_settings(ws)
+        if ws.rows:  # no layers cannot be written as a link
+            settings["layers"] = tuple(row.layer for row in ws.rows)
+    else:  # a link's network not yet made into a workspace stays in the address
+        shared = dict(session.get(state.SHARED_ARCHITECTURE) or {})
+        if shared.pop("dataset", None) == session[state.DATASET]:
+            settings |= shared
+    return settings
+
+
+def write_address() -> None:
+    """Make the address bar hold this session's setup (a reload, a bookmark, back and forward reopen it).
+
+    Writes only when the setup differs from the address; call it at the start and at the end of a run.
+    """
+    query = to_query(setup_settings())
+    if st.query_params.to_dict() != query:
+        st.query_params.from_dict(query)
+    st.session_state[_LAST_QUERY] = query
+
+
+def share_link() -> str:
+    """The address that reopens this session's setup: dataset, options, seed, architecture, settings."""
     base = urllib.parse.urlsplit(st.context.url or "http://localhost:8501/")
     return urllib.parse.urlunsplit(
-        (base.scheme, base.netloc, base.path, urllib.parse.urlencode(to_query(settings)), "")
+        (base.scheme, base.netloc, base.path, urllib.parse.urlencode(to_query(setup_settings())), "")
     )
 
 
