@@ -125,11 +125,13 @@ def test_a_reload_adopts_the_browsers_trained_model():
     assert len(ws.history) == 2 and ws.model is not None
 
     reloaded = new_session(dict(at.query_params), token=token)
+    assert not reloaded.toast and not reloaded.warning  # the address holds nothing new
     reloaded.switch_page("pages/train.py").run()
     assert not reloaded.exception, reloaded.exception
     restored = reloaded.session_state["workspaces"]["moons"]
     assert restored.model is ws.model and len(restored.history) == 2
     assert "2 epochs trained so far" in texts(reloaded.markdown)
+    assert reloaded.session_state["epochs"] == 2
     assert "rebuilt" not in texts(reloaded.info)
 
     other = new_session(dict(at.query_params))  # another browser, with the same address

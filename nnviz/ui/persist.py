@@ -22,7 +22,9 @@ COOKIE = "nnviz_token"
 TOKEN = "persist.token"
 _ASKED = "persist.asked"  # the store was asked for this browser's things, once per session
 _TOKEN_FORMAT = re.compile(r"[A-Za-z0-9_-]{43}")  # what secrets.token_urlsafe(32) gives
-_KEPT = (state.WORKSPACES, state.CSV_DATASET, state.CSV_NOTES)
+# The models and uploads, and the settings too: the address applied on top then changes nothing
+# (no "opened the shared setup" after a reload), and an uploaded file stays the dataset.
+_KEPT = (state.WORKSPACES, state.CSV_DATASET, state.CSV_NOTES, *state.DEFAULTS)
 _HISTORY_ROW_BYTES = 400  # one epoch's metrics: a small dict of floats
 _OPTIMIZER_COPIES = 3  # the weights and, for Adam, two slots of the same size
 
@@ -57,8 +59,6 @@ def restore_session() -> None:
     else:
         for key in _KEPT:
             session[key] = kept[key]
-        if kept[state.DATASET] == "csv" and kept[state.CSV_DATASET] is not None:
-            session[state.DATASET] = "csv"  # the address cannot name an uploaded file
     session[TOKEN] = token
     _set_cookie(token, max_age_s=int(store.ttl_s))
 
@@ -69,7 +69,7 @@ def save_session() -> None:
     token = session.get(TOKEN)
     if not token:
         return
-    kept = {key: session[key] for key in _KEPT} | {state.DATASET: session[state.DATASET]}
+    kept = {key: session[key] for key in _KEPT}
     session_store().put(token, kept, kept_bytes(kept))
 
 
