@@ -257,3 +257,35 @@ def test_a_token_the_server_no_longer_knows_is_explained_once(app_url, browser):
         expect(tab.locator('[data-testid="stSidebar"]').get_by_text(f"Dataset: {IRIS}")).to_be_visible()
     finally:
         context.close()
+
+
+def test_back_and_forward_step_through_the_setups(app_url, browser):
+    context, tab = _new_tab(browser)
+    sidebar = tab.locator('[data-testid="stSidebar"]')
+    try:
+        tab.goto(f"{app_url}/data")
+        expect(tab.get_by_role("heading", name="Data")).to_be_visible()
+        _wait_idle(tab)
+        assert "dataset=moons" in _query(tab)
+        tab.get_by_role("combobox", name="Dataset", exact=True).click()
+        tab.get_by_role("listbox").get_by_role("option", name=IRIS, exact=True).click()
+        expect(sidebar.get_by_text(f"Dataset: {IRIS}")).to_be_visible()
+        _wait_idle(tab)
+        assert "dataset=iris" in _query(tab)
+        tab.go_back()
+        expect(sidebar.get_by_text("Dataset: Two moons (2-D, two classes)")).to_be_visible()
+        _wait_idle(tab)
+        assert "dataset=moons" in _query(tab)
+        expect(tab.get_by_role("combobox", name="Dataset", exact=True)).to_have_value(
+            "Two moons (2-D, two classes)"
+        )
+        _screenshot(tab, "08-after-back.png")
+        tab.go_forward()
+        expect(sidebar.get_by_text(f"Dataset: {IRIS}")).to_be_visible()
+        _wait_idle(tab)
+        assert "dataset=iris" in _query(tab)
+    except BaseException:
+        _screenshot(tab, "failure-back-forward.png")
+        raise
+    finally:
+        context.close()
