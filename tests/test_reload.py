@@ -165,3 +165,24 @@ def test_an_uploaded_csv_comes_back_although_the_address_cannot_name_it():
     reloaded = new_session(dict(at.query_params), token=token)
     assert reloaded.session_state["dataset"] == "csv" and reloaded.session_state["csv_dataset"] is dataset
     assert session_store().get(token)["csv_dataset"] is dataset
+
+
+def test_what_is_kept_is_counted_with_weights_optimizer_slots_and_kerass_own_cost():
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from nnviz.datasets import load_two_moons
+    from nnviz.ui.persist import kept_bytes
+    from nnviz.ui.state import Workspace
+
+    ws = Workspace.starter(load_two_moons(100, random_state=0))
+    assert kept_bytes({"workspaces": {"moons": ws}, "csv_dataset": None}) == 0
+    weights = [SimpleNamespace(shape=(1000, 250), dtype="float32")]  # 1 MB
+    ws.model = SimpleNamespace(weights=weights)
+    untrained = kept_bytes({"workspaces": {"moons": ws}, "csv_dataset": None})
+    ws.history.append({"loss": 1.0})
+    ws.snapshots.add(1, [np.zeros((1000, 250), np.float32)])
+    trained = kept_bytes({"workspaces": {"moons": ws}, "csv_dataset": None})
+    assert untrained >= 3 * 10**6  # the weights, two optimizer slots, and more
+    assert trained - untrained >= 10**6 + 5 * 2**20  # the snapshot, and the traced train step's cost
