@@ -3,18 +3,22 @@
 A benchmark, not a test: it prints a table and, with ``--json``, one JSON object on the last line.
 For each case, in this one process and with the same seed, it times a plain ``model.fit`` and then
 the app's engine (:class:`nnviz.engine.TrainingJob`) while a poller does what the Train page does
-ten times a second (minus the websocket): build the loss chart and the boundary figure whenever they
-changed and serialise them to JSON as ``st.plotly_chart`` does. A ratio is engine wall time / plain
+ten times a second (minus the websocket): build the loss chart and the boundary whenever they
+changed and serialise them as ``st.vega_lite_chart`` does. A ratio is engine wall time / plain
 ``model.fit`` wall time, so below 1 is faster.
 
 Also measured: a 150×150 decision-boundary grid for moons (``boundary_ms``), the server time of a
 widget change on the Build page (``rerun_ms_p95``, AppTest after warm-up) and the time from
-``streamlit run`` to the home page drawn in headless Chromium (``cold_start_s``).
+``streamlit run`` to the home page drawn in headless Chromium (``cold_start_s``), and the live view
+as a person sees it (:mod:`nnviz.livebench`: share of 100 ms frames with both charts drawn and fresh,
+curve updates per second, click → new state for Pause, Resume, Stop and Step), once on a quiet
+machine (``live_*``) and once with two processes spinning on the CPU (``loaded_live_*``).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import socket
@@ -28,10 +32,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
-import plotly.io
 
-from nnviz import figures
-from nnviz.boundary import decision_boundary, outcome_rendering
+from nnviz import livecharts
+from nnviz.boundary import BoundaryGrid, decision_boundary, outcome_rendering
 from nnviz.datasets import Dataset, load_iris_data, load_mnist, load_two_moons
 from nnviz.spec import LayerSpec, ModelSpec, metric_name
 
@@ -181,7 +184,8 @@ def engine_with_live_view(case: Case) -> tuple[float, dict[str, float], int]:
 
 
 def _follow_like_the_page(job, case: Case) -> int:
-    """What :func:`nnviz.ui.training.follow` does, minus Streamlit: redraw what changed, 10 times a second."""
+    """What the Train page's live view does, minus Streamlit: redraw what changed, ten times a second
+    at most, as the Vega specs and Arrow datasets ``st.vega_lite_chart`` sends."""
     drawn_epochs = drawn_rendering = -1
     redraws = 0
     metric = metric_name(case.spec.loss)
@@ -190,19 +194,74 @@ def _follow_like_the_page(job, case: Case) -> int:
         progress = job.progress()
         if len(job.history) != drawn_epochs:
             drawn_epochs = len(job.history)
-            plotly.io.to_json(figures.history_figure(list(job.history), metric), validate=False)
+            for name in ("loss", metric):
+                _as_sent(livecharts.history_panel(list(job.history), name, title=name))
             redraws += 1
         if progress.rendering_epoch != drawn_rendering and progress.rendering is not None:
             drawn_rendering = progress.rendering_epoch
-            plotly.io.to_json(figures.outcome_figure(progress.rendering, case.dataset), validate=False)
+            _as_sent(_outcome_chart(progress.rendering, case.dataset))
             redraws += 1
         if not running:
             return redraws
         time.sleep(POLL_S)
 
 
+def _outcome_chart(rendering, dataset: Dataset) -> dict:
+    if isinstance(rendering, BoundaryGrid):
+        return livecharts.boundary_chart(
+            rendering,
+            dataset.X_train,
+            dataset.y_train,
+            feature_names=dataset.feature_names,
+            class_names=dataset.class_names,
+        )
+    actual, predicted = rendering
+    return livecharts.regression_chart(actual, predicted, target_name=dataset.target_name)
+
+
+def _as_sent(spec: dict) -> int:
+    """Bytes of ``spec`` as Streamlit sends a Vega chart: the spec as JSON, each dataset as Arrow."""
+    import pyarrow as pa
+
+    size = len(json.dumps({key: value for key, value in spec.items() if key != "datasets"}))
+    for frame in spec["datasets"].values():
+        sink = pa.BufferOutputStream()
+        table = pa.Table.from_pandas(frame)
+        with pa.ipc.new_stream(sink, table.schema) as writer:
+            writer.write_table(table)
+        size += sink.getvalue().size
+    return size
+
+
+def live_view(*, sample_s: float) -> dict[str, object]:
+    """:func:`nnviz.livebench.live_view_figures` on a fresh server, quiet and then under load.
+
+    Keys ``live_<figure>`` and ``loaded_live_<figure>``; none where Chromium is missing.
+    """
+    from nnviz.livebench import busy_cpu, live_view_figures
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = launch_app(port)
+    results: dict[str, object] = {}
+    try:
+        wait_until_healthy(server, url)
+        with _chromium_browser() as browser:
+            if browser is None:
+                return {"live_view": "not measured: no Chromium here"}
+            for prefix, load in (("live_", contextlib.nullcontext()), ("loaded_live_", busy_cpu(2))):
+                with load:
+                    figures = live_view_figures(url, browser, sample_s=sample_s)
+                results |= {prefix + key: value for key, value in figures.items()}
+                print(prefix.rstrip("_"), " ".join(f"{key}={value}" for key, value in figures.items()))
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    return results
+
+
 def boundary_ms(*, repeats: int = 20) -> dict[str, float]:
-    """Median milliseconds for a 150×150 moons boundary grid, and for its figure as JSON."""
+    """Median milliseconds for a 150×150 moons boundary grid, and for its chart as sent to the browser."""
     from nnviz.build import build_model
     from nnviz.spec import starter_spec
 
@@ -216,7 +275,7 @@ def boundary_ms(*, repeats: int = 20) -> dict[str, float]:
         grid = decision_boundary(model, data.X_train, spec.loss, resolution=150)
         grid_times.append(time.perf_counter() - started)
         started = time.perf_counter()
-        plotly.io.to_json(figures.outcome_figure(grid, data), validate=False)
+        _as_sent(_outcome_chart(grid, data))
         figure_times.append(time.perf_counter() - started)
     return {
         "boundary_ms": 1000 * statistics.median(grid_times),
@@ -305,8 +364,8 @@ def cold_start_s() -> tuple[float, str]:
 
 
 @contextmanager
-def _chromium_page():
-    """A headless Chromium tab, or None where Debian's chromium or playwright is missing."""
+def _chromium_browser():
+    """A headless Chromium, or None where Debian's chromium or playwright is missing."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -317,9 +376,16 @@ def _chromium_page():
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         try:
-            yield browser.new_page()
+            yield browser
         finally:
             browser.close()
+
+
+@contextmanager
+def _chromium_page():
+    """A headless Chromium tab, or None where Debian's chromium or playwright is missing."""
+    with _chromium_browser() as browser:
+        yield None if browser is None else browser.new_page()
 
 
 def main(argv: list[str] | None = None) -> dict[str, object]:
@@ -364,6 +430,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     from nnviz.ui.timing import build_page_rerun_ms  # the one measurement that needs Streamlit itself
 
     results["rerun_ms_p95"] = round(build_page_rerun_ms(), 1)
+    results |= live_view(sample_s=6 if args.quick else 15)
     for key in ("boundary_ms", "boundary_figure_ms", "rerun_ms_p95", "cold_start_s"):
         print(f"{key}: {results[key]:.2f}" if isinstance(results[key], float) else f"{key}: {results[key]}")
     if args.json:

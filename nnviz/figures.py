@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
-from PIL import Image
 from plotly.subplots import make_subplots
 
-from nnviz.boundary import BoundaryGrid
-from nnviz.datasets import Dataset
 from nnviz.diagram import NetworkPicture
 from nnviz.style import PROJECTOR
 
@@ -55,138 +50,6 @@ def _text(value: object) -> str:
 
 def _class_color(k: int) -> str:
     return CLASS_COLORS[k % len(CLASS_COLORS)]
-
-
-def history_figure(
-    history: Sequence[dict[str, float]], metric: str, *, marker_epoch: int | None = None
-) -> go.Figure:
-    """Loss and ``metric`` per epoch, training solid and validation dashed, side by side.
-
-    Args:
-        history: one dict per epoch with ``loss``, ``metric`` and optionally their ``val_`` twins.
-        metric: ``"accuracy"`` or ``"mae"``.
-        marker_epoch: draw a vertical line at this epoch on both plots (the scrubber's position).
-    """
-    # Two axes laid out by hand: make_subplots costs ~10 ms, and this is redrawn live.
-    epochs = np.arange(1, len(history) + 1)
-    traces = []
-    for axis, name in (("", "loss"), ("2", metric)):
-        for prefix, dash, color in (("", "solid", "#0072B2"), ("val_", "dash", "#D55E00")):
-            values = [row.get(prefix + name, np.nan) for row in history]
-            if np.all(np.isnan(values)):
-                continue
-            traces.append(
-                go.Scatter(
-                    x=epochs,
-                    y=values,
-                    mode="lines",
-                    name="validation" if prefix else "training",
-                    line={"dash": dash, "color": color, "width": 3},
-                    showlegend=not axis,
-                    legendgroup=prefix or "train",
-                    xaxis=f"x{axis}",
-                    yaxis=f"y{axis}",
-                )
-            )
-    epoch_axis = {"title": {"text": "epoch"}, "range": [1, max(len(history), 2)]}
-    titles = ("Loss", "Accuracy" if metric == "accuracy" else "Mean absolute error")
-    fig = go.Figure(
-        traces,
-        layout={
-            "xaxis": {**epoch_axis, "domain": [0, 0.46]},
-            "xaxis2": {**epoch_axis, "domain": [0.54, 1]},
-            "yaxis": {"anchor": "x"},
-            "yaxis2": {"anchor": "x2", **({"range": [0, 1.02]} if metric == "accuracy" else {})},
-            "annotations": [
-                {
-                    "text": title,
-                    "x": x,
-                    "y": 1.0,
-                    "xref": "paper",
-                    "yref": "paper",
-                    "showarrow": False,
-                    "xanchor": "center",
-                    "yanchor": "bottom",
-                    "font": {"size": 16},
-                }
-                for title, x in zip(titles, (0.23, 0.77))
-            ],
-        },
-    )
-    fig = _style(fig, height=400)
-    # Below the plots: above them the legend would sit on the subplot titles.
-    fig.update_layout(legend={"y": -0.25, "yanchor": "top"}, margin={"b": 20})
-    if marker_epoch is not None:
-        for axis in ("x", "x2"):
-            fig.add_vline(x=marker_epoch, line_color="black", line_width=2, xref=axis)
-    return fig
-
-
-def boundary_figure(
-    grid: BoundaryGrid,
-    X: np.ndarray,
-    y: np.ndarray,
-    *,
-    feature_names: Sequence[str],
-    class_names: Sequence[str],
-    note: str | None = None,
-) -> go.Figure:
-    """The predicted class colours over the plane, with the data points on top.
-
-    Each grid cell blends the class colours by their probabilities, so certain regions are
-    saturated and the boundary shows as a soft mix.
-    """
-    i, j = grid.features
-    rgb = np.array([_hex_to_rgb(_class_color(k)) for k in range(grid.probabilities.shape[-1])])
-    pale = 255 - (255 - rgb) * 0.45  # lighten so the points stay readable on top
-    image = np.einsum("hwk,kc->hwc", grid.probabilities, pale).clip(0, 255).astype(np.uint8)
-    fig = go.Figure(
-        go.Image(
-            source=png_data_uri(image),  # ~20 KB instead of ~350 KB of JSON numbers per redraw
-            x0=float(grid.xs[0]),
-            dx=float(grid.xs[1] - grid.xs[0]),
-            y0=float(grid.ys[0]),
-            dy=float(grid.ys[1] - grid.ys[0]),
-            hoverinfo="skip",
-        )
-    )
-    for k, name in enumerate(class_names):
-        rows = y == k
-        fig.add_trace(
-            go.Scatter(
-                x=X[rows, i],
-                y=X[rows, j],
-                mode="markers",
-                name=_text(name),
-                marker={"color": _class_color(k), "size": 8, "line": {"color": "white", "width": 1}},
-            )
-        )
-    fig.update_xaxes(title_text=_text(feature_names[i]), range=[grid.xs[0], grid.xs[-1]])
-    # go.Image reverses the y axis by default; a plane has y going up.
-    fig.update_yaxes(title_text=_text(feature_names[j]), autorange=None, range=[grid.ys[0], grid.ys[-1]])
-    if note:
-        fig.add_annotation(
-            text=note,
-            xref="paper",
-            yref="paper",
-            x=0,
-            y=-0.18,
-            showarrow=False,
-            xanchor="left",
-            font={"size": 13},
-        )
-    return _style(fig, height=480)
-
-
-def png_data_uri(image: np.ndarray) -> str:
-    """An RGB image of shape ``(h, w, 3)``, uint8, as a ``data:image/png;base64,...`` URI."""
-    buffer = io.BytesIO()
-    Image.fromarray(image, mode="RGB").save(buffer, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-def _hex_to_rgb(color: str) -> tuple[int, int, int]:
-    return tuple(int(color[k : k + 2], 16) for k in (1, 3, 5))
 
 
 def predicted_vs_actual_figure(actual: np.ndarray, predicted: np.ndarray, *, target_name: str) -> go.Figure:
@@ -519,28 +382,6 @@ def weights_figure(weights: np.ndarray, bias: np.ndarray | None, *, title: str) 
     fig.update_yaxes(autorange="reversed", showticklabels=len(row_names) <= 40)
     fig.update_xaxes(showticklabels=weights.shape[1] <= 40)
     return _style(fig, height=min(600, 120 + 22 * len(row_names)), title=title)
-
-
-def outcome_figure(rendering, dataset: Dataset) -> go.Figure | None:
-    """The decision boundary or predicted-vs-actual figure for a rendering from
-    :func:`nnviz.boundary.outcome_rendering`."""
-    if rendering is None:
-        return None
-    if not isinstance(rendering, BoundaryGrid):
-        actual, predicted = rendering
-        return predicted_vs_actual_figure(actual, predicted, target_name=dataset.target_name)
-    note = None
-    if rendering.held_at:
-        held = ", ".join(f"{_text(dataset.feature_names[k])} = {v:.2f}" for k, v in rendering.held_at.items())
-        note = f"Other features held at their training mean: {held}"
-    return boundary_figure(
-        rendering,
-        dataset.X_train,
-        dataset.y_train,
-        feature_names=dataset.feature_names,
-        class_names=dataset.class_names,
-        note=note,
-    )
 
 
 _WIDTH_STEPS = 4  # edge widths are drawn in this many steps of |weight| (plotly: one width per trace)

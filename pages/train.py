@@ -79,46 +79,20 @@ if dataset.class_names and not dataset.is_image:
 job = training.training_job(ws, dataset)
 job.renderer = training.renderer_for(dataset, spec, features)
 progress = job.progress()
-running, paused = job.running, progress.state == "paused"
-if running and job.trainer.batch_size != session[state.BATCH_SIZE]:
+if progress.live and job.trainer.batch_size != session[state.BATCH_SIZE]:
     st.caption("The new batch size and validation split apply from the next run.")
 too_long = training.run_problem(job)
-if too_long and not paused:
+if too_long and progress.state != "paused":
     st.warning(too_long, icon=":material/timer_off:")
-training.control_buttons(ws, dataset, spec, progress, running=running, too_long=bool(too_long))
 
-if progress.message:
-    (st.error if progress.state == "failed" else st.warning)(progress.message, icon=":material/warning:")
-elif paused:
-    st.info(
-        f"Paused after epoch {progress.epoch} of {progress.epochs}; the model keeps the weights of "
-        "that epoch.",
-        icon=":material/pause_circle:",
-    )
-elif progress.state == "stopped":
-    st.info(
-        f"Stopped after epoch {progress.epoch} of {progress.epochs}; the model keeps those weights. "
-        "Press Train to continue from here.",
-        icon=":material/stop_circle:",
-    )
-elif progress.state == "finished" and not running:
-    st.success(
-        f"Done: {training.epochs_text(progress.epoch)} in {progress.elapsed_s:.1f} s ({len(ws.history)} in total). "
-        "Press Train to continue, or follow one input on the Inspect page.",
-        icon=":material/check_circle:",
-    )
-    st.page_link("pages/inspect.py", label="Inspect the trained network", icon=":material/biotech:")
-
-if not running and not session[state.PRESENT]:  # files are not for the projector
-    with st.expander("Save or load this model", icon=":material/save:"):
-        model_downloads_and_weights(ws, dataset, spec)
-
-epoch = None if running else replay.replay_epoch(ws, dataset)
-view = training.LiveView(ws, dataset)
-if not running:  # the model is idle: draw it as it is now, or as it was after the epoch chosen
-    model = ws.model if epoch is None else replay.model_at(ws, epoch)
-    view.update(progress, rendering=job.renderer(model), marker_epoch=epoch)
-if training.follow(job, view):
-    st.rerun()  # the run ended while we watched: show the buttons and messages for the new state
-if epoch is not None:
-    replay.look_inside(ws, dataset, spec, model, epoch, features)
+# The live view goes here, but is drawn after the slider below has been read (its epoch is shown).
+live_slot = st.container()
+epoch = None if progress.live else replay.replay_epoch(ws, dataset)
+with live_slot:
+    training.live_area(ws, dataset, spec, features, replay_epoch=epoch, too_long=bool(too_long))
+if not progress.live:  # between runs: look back at any epoch, and the model's files
+    if epoch is not None:
+        replay.look_inside(ws, dataset, spec, replay.model_at(ws, epoch), epoch, features)
+    if not session[state.PRESENT]:  # files are not for the projector
+        with st.expander("Save or load this model", icon=":material/save:"):
+            model_downloads_and_weights(ws, dataset, spec)

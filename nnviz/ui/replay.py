@@ -12,17 +12,39 @@ from nnviz.diagram import dense_chain, network_picture
 from nnviz.spec import ModelSpec
 from nnviz.ui.state import Workspace
 
+_VIEWS_KEPT = 24  # per workspace: a slider dragged over every snapshot redraws from memory
+
+
+def cached(ws: Workspace, key: tuple, compute):
+    """``compute()``'s result for the model state ``key`` names, computed once per state.
+
+    ``key`` must name everything the result depends on (model, epoch, data, options); the oldest
+    results are dropped beyond ``_VIEWS_KEPT``.
+    """
+    if key not in ws.views:
+        while len(ws.views) >= _VIEWS_KEPT:
+            del ws.views[next(iter(ws.views))]
+        ws.views[key] = compute()
+    return ws.views[key]
+
 
 def replay_epoch(ws: Workspace, dataset: Dataset) -> int | None:
-    """A slider over the epochs that have a weight snapshot; the epoch chosen, or None before training."""
+    """A slider over the epochs that have a weight snapshot; the epoch chosen, or None before training.
+
+    After more training the slider starts again at the newest epoch.
+    """
     epochs = ws.snapshots.epochs
     if not ws.history or len(epochs) < 2:
         return None
+    key = f"replay.{dataset.key}.epoch"
+    if ws.replay_for != len(ws.history):
+        ws.replay_for = len(ws.history)
+        st.session_state.pop(key, None)
     return st.select_slider(
         "Show the network after epoch",
         options=epochs,
         value=epochs[-1],
-        key=f"replay.{dataset.key}.epoch",
+        key=key,
         help=f"{len(epochs)} snapshots of the weights are kept, spread over the {len(ws.history)} epochs "
         "(0 = the starting weights). The curve, the boundary and the pictures below follow the slider.",
     )
@@ -44,17 +66,15 @@ def look_inside(
     ws: Workspace, dataset: Dataset, spec: ModelSpec, model, epoch: int, features: tuple[int, int] | None
 ) -> None:
     """The network picture, what each neuron responds to (2-D data) and how the weights spread over training."""
-    weights = [(type(layer).__name__, layer.get_weights()) for layer in model.layers]
     st.subheader(f"Inside the network after epoch {epoch}")
-    try:
-        picture = network_picture(dense_chain(weights))
-    except ValueError as err:
-        st.caption(str(err))
+    state_shown = (id(dataset), id(ws.model), len(ws.history), epoch)
+    picture = cached(ws, ("network", *state_shown), lambda: _network_figure(model, dataset))
+    if isinstance(picture, str):
+        st.caption(picture)
     else:
-        names = None if dataset.is_image else list(dataset.feature_names)
-        st.plotly_chart(figures.network_figure(picture, input_names=names), key="replay.network")
+        st.plotly_chart(picture, key="replay.network")
     if features is not None:
-        _neuron_maps(model, dataset, spec, features)
+        _neuron_maps(ws, model, dataset, features, state_shown)
     # A switch, not an expander: an expander's content is computed even while it is closed.
     if not st.toggle(
         "Show how each layer's weights and biases spread out over the epochs", key="replay.spreads"
@@ -78,16 +98,33 @@ def look_inside(
             )
 
 
-def _neuron_maps(model, dataset: Dataset, spec: ModelSpec, features: tuple[int, int]) -> None:
-    _, _, maps = neuron_maps(model, dataset.X_train, features=features)
+def _network_figure(model, dataset: Dataset):
+    """The network picture, or why there is none (a sentence)."""
+    weights = [(type(layer).__name__, layer.get_weights()) for layer in model.layers]
+    try:
+        picture = network_picture(dense_chain(weights))
+    except ValueError as err:
+        return str(err)
+    names = None if dataset.is_image else list(dataset.feature_names)
+    return figures.network_figure(picture, input_names=names)
+
+
+def _neuron_maps(
+    ws: Workspace, model, dataset: Dataset, features: tuple[int, int], state_shown: tuple
+) -> None:
+    def computed():
+        _, _, maps = neuron_maps(model, dataset.X_train, features=features)
+        return [
+            (name, figures.channel_grid_figure(layer_maps.transpose(1, 2, 0)[::-1], name="unit"))
+            for name, layer_maps in maps[:-1]  # the last layer's map is the decision boundary above
+        ]
+
+    maps = cached(ws, ("neurons", *state_shown, features), computed)
     names = dataset.feature_names
     st.markdown(
         f"**What each neuron responds to** over the plane of {names[features[0]]} (across) and "
         f"{names[features[1]]} (up): blue where its output is positive, red where negative."
     )
-    for name, layer_maps in maps[:-1]:  # the last layer's map is the decision boundary above
+    for name, figure in maps:
         st.caption(name)
-        st.plotly_chart(
-            figures.channel_grid_figure(layer_maps.transpose(1, 2, 0)[::-1], name="unit"),
-            key=f"replay.maps.{name}",
-        )
+        st.plotly_chart(figure, key=f"replay.maps.{name}")

@@ -49,3 +49,36 @@ def run_through_the_router() -> None:
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
         st.rerun()
+
+
+def user_request_pending() -> bool:
+    """Whether the user clicked, changed a widget or left while this script run is busy waiting.
+
+    Streamlit acts on such a request at the script's next Streamlit call; a run that waits for
+    training progress asks this so that it can end its wait at once instead of at its timeout.
+    The timer of ``st.fragment(run_every=…)`` does not count: its reruns wait their turn anyway.
+    Reads the script runner's pending request (Streamlit 1.67, pinned in requirements.txt; a test
+    checks this against Streamlit's own request objects).
+    """
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    requests = getattr(ctx, "script_requests", None)
+    return requests is not None and request_is_the_users(requests._state, requests._rerun_data)
+
+
+def request_is_the_users(state, rerun_data) -> bool:
+    """See :func:`user_request_pending`: a stop, a whole-app rerun, or a fragment rerun a person caused."""
+    from streamlit.runtime.scriptrunner_utils.script_requests import (
+        ScriptRequestType,
+        _has_active_trigger_value,
+    )
+
+    if state == ScriptRequestType.STOP:
+        return True
+    if state != ScriptRequestType.RERUN:
+        return False
+    if not rerun_data.fragment_id_queue and not rerun_data.is_fragment_scoped_rerun:
+        return True
+    widgets = rerun_data.widget_states.widgets if rerun_data.widget_states is not None else []
+    return not rerun_data.is_auto_rerun or any(_has_active_trigger_value(w) for w in widgets)

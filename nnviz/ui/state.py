@@ -72,11 +72,14 @@ class Workspace:
     job_key: tuple = ()  # what the job was made for: data, settings, model and history
     snapshots: WeightHistory = field(default_factory=WeightHistory)  # weights after chosen epochs
     replay_model: object | None = None  # a copy of `model` the scrubber loads past weights into
+    views: dict = field(default_factory=dict)  # what the look back computed, by the model state it shows
+    replay_for: int = -1  # the number of epochs trained when the look back's slider was last set
 
     def restart_history(self) -> None:
         """The model's weights were replaced: its curve and snapshots start again from them."""
         self.history.clear()
         self.snapshots.clear()
+        self.views.clear()
         self.snapshots.add(0, self.model.get_weights())
 
     @classmethod

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import itertools
 import time
 from functools import partial
 
 import streamlit as st
 
-from nnviz import figures
-from nnviz.boundary import outcome_rendering
+from nnviz import livecharts
+from nnviz.boundary import BoundaryGrid, outcome_rendering
 from nnviz.build import build_model
 from nnviz.datasets import Dataset
 from nnviz.engine import Progress, Trainer, TrainingJob, TrainingQueue
 from nnviz.spec import Limits, ModelSpec, check_run, metric_name
 from nnviz.ui import state
-from nnviz.ui.runtime import freeze_long_lived_objects
+from nnviz.ui.runtime import freeze_long_lived_objects, user_request_pending
 from nnviz.ui.state import Workspace
 from nnviz.ui.widgets import plain
 
@@ -23,7 +22,12 @@ freeze_long_lived_objects()  # TensorFlow has just been imported with this modul
 
 # A job whose page stopped asking for progress (tab closed, another page opened) pauses after this long.
 IDLE_PAUSE_S = 5.0
-POLL_INTERVAL_S = 0.1  # the page redraws at most ten times a second
+# The live view redraws when the run changed, at most every REDRAW_S, at least every MAX_WAIT_S.
+REDRAW_S = 0.35
+MAX_WAIT_S = 2.0
+CLICK_CHECK_S = 0.05  # how often a waiting redraw looks for a click to answer
+STEP_WAIT_S = 0.5  # Step waits this long for its epoch before the page is drawn (then it follows live)
+PAGE_LIVE = "train.page_live"  # whether the page around the live view was drawn for a live run
 
 
 def ensure_model(ws: Workspace, spec: ModelSpec, *, seed: int) -> str | None:
@@ -101,6 +105,7 @@ def training_job(ws: Workspace, dataset: Dataset) -> TrainingJob:
             batch_size=batch_size,
             validation_split=validation_split,
             seed=seed,
+            epochs_done=len(ws.history),
         )
         job = TrainingJob(
             trainer, ws.history, idle_pause_s=IDLE_PAUSE_S, queue=training_queue(), snapshots=ws.snapshots
@@ -130,16 +135,25 @@ def _step(ws: Workspace, dataset: Dataset) -> None:
     job = training_job(ws, dataset)
     if not job.running:
         job.start(1)
+        job.join(timeout=STEP_WAIT_S)  # a short epoch is done before the page is drawn again
+
+
+def _settle(job: TrainingJob | None, act) -> None:
+    """Ask ``job`` to pause or stop and wait (a chunk, ≤ ~0.2 s) until it has, so the page drawn
+    after the click already shows the new state."""
+    if job is not None:
+        act(job)
+        job.join(timeout=1.0)
 
 
 def control_buttons(
-    ws: Workspace, dataset: Dataset, spec: ModelSpec, progress: Progress, *, running: bool, too_long: bool
+    ws: Workspace, dataset: Dataset, spec: ModelSpec, progress: Progress, *, too_long: bool
 ) -> None:
     """Train (or Resume), Pause, Step, Stop and Reset weights, enabled as the job's state allows.
 
     ``too_long``: the epochs asked for exceed the server's limit for one run, so Train is disabled.
     """
-    paused = progress.state == "paused"
+    paused, live = progress.state == "paused", progress.live
     with st.container(horizontal=True, vertical_alignment="center"):
         # One key for Train and Resume: two different buttons swapped in place mid-run leave the
         # browser with a stale button whose clicks are lost.
@@ -148,7 +162,7 @@ def control_buttons(
             icon=":material/play_arrow:",
             type="primary",
             key="train.start",
-            disabled=running or (too_long and not paused),
+            disabled=live or (too_long and not paused),
             on_click=_train_or_resume,
             args=(ws, dataset),
         )
@@ -156,42 +170,39 @@ def control_buttons(
             "Pause",
             icon=":material/pause:",
             key="train.pause",
-            disabled=not running,
-            on_click=lambda: ws.job and ws.job.pause(),
+            disabled=not live,
+            on_click=lambda: _settle(ws.job, TrainingJob.pause),
         )
         st.button(
             "Step",
             icon=":material/skip_next:",
             key="train.step",
-            disabled=running,
+            disabled=live,
             on_click=_step,
             args=(ws, dataset),
-            help="Train exactly one epoch.",
+            help="Train exactly one epoch (or finish the epoch a pause interrupted).",
         )
         st.button(
             "Stop",
             icon=":material/stop:",
             key="train.stop",
-            disabled=not (running or paused),
-            on_click=lambda: ws.job and ws.job.stop(),
+            disabled=not (live or paused),
+            on_click=lambda: _settle(ws.job, TrainingJob.stop),
         )
         st.button(
             "Reset weights",
             icon=":material/restart_alt:",
             key="train.reset",
-            disabled=running,
+            disabled=live,
             on_click=reset_model,
             args=(ws, spec),
             kwargs={"seed": st.session_state[state.SEED]},
             help="Start again from fresh weights (drawn from the seed); the history is cleared.",
         )
-        st.markdown(
-            f"**{epochs_text(len(ws.history))} trained so far.**" if ws.history else "Not trained yet."
-        )
 
 
 def renderer_for(dataset: Dataset, spec: ModelSpec, features: tuple[int, int] | None):
-    """``f(model)`` that the job calls between epochs to refresh the outcome view."""
+    """``f(model)`` that the job calls between chunks to refresh the outcome view."""
     return partial(outcome_rendering, dataset=dataset, loss=spec.loss, features=features)
 
 
@@ -210,6 +221,16 @@ def _duration(seconds: float) -> str:
     )
 
 
+def _where(progress: Progress) -> str:
+    """``epoch 12 of 50``, or ``during epoch 13 of 50 (30 of 240 batches done)`` mid-epoch."""
+    if progress.step:
+        return (
+            f"during epoch {progress.epoch + 1} of {progress.epochs} "
+            f"({progress.step} of {progress.steps_per_epoch} batches done)"
+        )
+    return f"after epoch {progress.epoch} of {progress.epochs}"
+
+
 def progress_text(progress: Progress) -> str:
     """E.g. ``Epoch 12 of 50 · 1.3 s so far · about 4.1 s left``."""
     if progress.state == "queued":
@@ -217,82 +238,164 @@ def progress_text(progress: Progress) -> str:
             f"Waiting for a free training slot: you are number {progress.queue_position} in the queue "
             f"({training_queue().capacity} runs train at once on this server)."
         )
-    text = f"Epoch {progress.epoch} of {progress.epochs} · "
+    text = f"Epoch {progress.epoch} of {progress.epochs}"
+    if progress.step:
+        text += f" (+ {progress.step} of {progress.steps_per_epoch} batches)"
+    text += " · "
     if progress.state == "running":
-        left = f" · about {_duration(progress.eta_s)} left" if progress.epoch else ""
+        left = f" · about {_duration(progress.eta_s)} left" if progress.done_fraction else ""
         return text + f"{_duration(progress.elapsed_s)} so far" + left
     return text + f"took {_duration(progress.elapsed_s)}"
 
 
-class LiveView:
-    """Progress bar, history chart and outcome (boundary or predicted vs actual) for one page run.
+def run_message(ws: Workspace, progress: Progress) -> None:
+    """How the last run ended (or that it waits for its turn): one message, in the user's words."""
+    if progress.message:
+        (st.error if progress.state == "failed" else st.warning)(progress.message, icon=":material/warning:")
+    elif progress.state == "paused":
+        st.info(
+            f"Paused {_where(progress)}; the model keeps the weights it has now, and Resume carries on "
+            "from the very next batch.",
+            icon=":material/pause_circle:",
+        )
+    elif progress.state == "stopped":
+        st.info(
+            f"Stopped {_where(progress)}; the model keeps the weights it has now. Press Train to continue "
+            "from here.",
+            icon=":material/stop_circle:",
+        )
+    elif progress.state == "finished":
+        st.success(
+            f"Done: {epochs_text(progress.epoch)} in {progress.elapsed_s:.1f} s ({len(ws.history)} in total). "
+            "Press Train to continue, or follow one input on the Inspect page.",
+            icon=":material/check_circle:",
+        )
+        st.page_link("pages/inspect.py", label="Inspect the trained network", icon=":material/biotech:")
 
-    Each :meth:`update` redraws only what changed since the last one: the chart when epochs were
-    added, the outcome when the job made a new rendering.
+
+def live_area(
+    ws: Workspace,
+    dataset: Dataset,
+    spec: ModelSpec,
+    features: tuple[int, int] | None,
+    *,
+    replay_epoch: int | None,
+    too_long: bool,
+) -> None:
+    """The Train page's buttons, then its moving part: status, progress, loss chart and outcome view.
+
+    The moving part is a fragment: while a run is live it redraws itself, in place (the same
+    elements, and Vega charts whose numbers alone change, so the browser updates them instead of
+    replacing them), each time the run changed, at most every ``REDRAW_S``. The buttons and the rest
+    of the page are drawn once: a run that starts or ends reruns the whole page, whose buttons, look
+    back and file section differ between runs.
     """
+    progress = training_job(ws, dataset).progress()
+    st.session_state[PAGE_LIVE] = progress.live
+    control_buttons(ws, dataset, spec, progress, too_long=too_long)
+    # While live the browser asks for a redraw every REDRAW_S; each redraw waits for news first.
+    view = st.fragment(_live_view, run_every=REDRAW_S if progress.live else None)
+    view(ws, dataset, features, replay_epoch)
 
-    def __init__(self, ws: Workspace, dataset: Dataset):
-        self.ws, self.dataset = ws, dataset
-        self.progress = st.empty()
-        chart_col, outcome_col = st.columns(2, gap="large")
-        with chart_col:
-            st.subheader("Loss and " + ("accuracy" if dataset.class_names else "error"))
-            self.chart = st.empty()
-        with outcome_col:
-            st.subheader("Decision boundary" if dataset.class_names else "Predicted vs actual (test rows)")
-            self.outcome = st.empty()
-        self._keys = itertools.count()
-        self._drawn_epochs = self._drawn_rendering = -1
-        self._marker_epoch: int | None = None
 
-    def update(self, progress: Progress, rendering=None, *, marker_epoch: int | None = None) -> None:
-        """Draw what changed; ``rendering`` overrides the job's (used when no run is in progress), and
-        ``marker_epoch`` marks the epoch it shows on the curve."""
-        self._marker_epoch = marker_epoch
-        if progress.epochs:
-            self.progress.progress(progress.epoch / progress.epochs, text=progress_text(progress))
-        if len(self.ws.history) != self._drawn_epochs:
-            self._drawn_epochs = len(self.ws.history)
-            self._draw_chart()
-        rendering_epoch = progress.rendering_epoch if rendering is None else len(self.ws.history)
-        if rendering_epoch != self._drawn_rendering or rendering is not None:
-            self._drawn_rendering = rendering_epoch
-            self._draw_outcome(progress.rendering if rendering is None else rendering)
+def _live_view(ws, dataset, features, replay_epoch) -> None:
+    job = training_job(ws, dataset)
+    progress = job.progress()
+    if progress.live != st.session_state.get(PAGE_LIVE):
+        st.rerun()  # a run started or ended: the page around this view changes too
+    drawn_at = time.monotonic()
+    # Drawn by a fragment nested in this one: Streamlit marks a rerunning fragment's elements as
+    # stale until each is redrawn, but not those of a fragment inside it, so the live charts never
+    # blink stale between redraws. The nested part draws the same elements every time while a run
+    # is live (a rerun of this fragment would not clear leftovers in it); between runs the whole
+    # page is redrawn.
+    st.fragment(_live_content)(ws, dataset, job, progress, features, replay_epoch)
+    if progress.live:
+        _wait_for_news(job, progress.version, drawn_at)
+        if not job.progress().live:
+            st.rerun()  # the run just ended: show the page after it now, not at the next tick
 
-    def _draw_chart(self) -> None:
-        if not self.ws.history:
-            self.chart.info("The loss curve appears here as soon as training starts.")
+
+def _live_content(ws, dataset, job, progress, features, replay_epoch) -> None:
+    st.markdown(f"**{epochs_text(len(ws.history))} trained so far.**" if ws.history else "Not trained yet.")
+    run_message(ws, progress)
+    if progress.epochs:
+        st.progress(progress.done_fraction, text=progress_text(progress))
+    chart_col, outcome_col = st.columns(2, gap="large")
+    # Keyed containers: the charts inside keep their place (and the browser its chart) every redraw.
+    with chart_col, st.container(key="train-live-history"):
+        st.subheader("Loss and " + ("accuracy" if dataset.class_names else "error"))
+        _history_chart(ws, progress, replay_epoch=None if progress.live else replay_epoch)
+    with outcome_col, st.container(key="train-live-outcome"):
+        st.subheader("Decision boundary" if dataset.class_names else "Predicted vs actual (test rows)")
+        _outcome(ws, dataset, job, progress, replay_epoch=replay_epoch, features=features)
+
+
+def _history_chart(ws: Workspace, progress: Progress, *, replay_epoch: int | None) -> None:
+    if not ws.history and progress.running_logs is None:
+        st.info("The loss curve appears here as soon as training starts.")
+        return
+    running = None
+    if progress.running_logs is not None:
+        running = (len(ws.history) + progress.step / progress.steps_per_epoch, progress.running_logs)
+    last_epoch = len(ws.history) - progress.epoch + progress.epochs if progress.live else None
+    metric = metric_name(ws.model_spec.loss)
+    panels = (("loss", "Loss"), (metric, "Accuracy" if metric == "accuracy" else "Mean absolute error"))
+    for column, (name, title) in zip(st.columns(2), panels):
+        spec = livecharts.history_panel(
+            ws.history, name, title=title, running=running, marker_epoch=replay_epoch, last_epoch=last_epoch
+        )
+        column.vega_lite_chart(spec, key=f"train.live.{name}")
+
+
+def _outcome(
+    ws: Workspace, dataset: Dataset, job: TrainingJob, progress: Progress, *, replay_epoch, features
+) -> None:
+    if progress.live and progress.rendering is not None:
+        rendering = progress.rendering
+    else:  # between runs the model is idle: draw it as it is, or as it was after the epoch chosen
+        from nnviz.ui import replay
+
+        model = ws.model if replay_epoch is None else replay.model_at(ws, replay_epoch)
+        at = len(ws.history) if replay_epoch is None else replay_epoch
+        state_drawn = ("outcome", id(dataset), id(ws.model), len(ws.history), at, features)
+        rendering = replay.cached(ws, state_drawn, lambda: job.renderer(model))
+    if isinstance(rendering, BoundaryGrid):
+        note = None
+        if rendering.held_at:
+            held = ", ".join(f"{dataset.feature_names[k]} = {v:.2f}" for k, v in rendering.held_at.items())
+            note = f"Other features held at their training mean: {held}"
+        spec = livecharts.boundary_chart(
+            rendering,
+            dataset.X_train,
+            dataset.y_train,
+            feature_names=dataset.feature_names,
+            class_names=dataset.class_names,
+            note=note,
+        )
+        st.vega_lite_chart(spec, key="train.live.boundary")
+    elif rendering is not None:
+        actual, predicted = rendering
+        spec = livecharts.regression_chart(actual, predicted, target_name=dataset.target_name)
+        st.vega_lite_chart(spec, key="train.live.regression")
+    elif dataset.is_image:
+        st.info(
+            f"A decision boundary needs two input features; {plain(dataset.title)} has "
+            f"{' × '.join(map(str, dataset.input_shape))} pixels. Follow one image through the "
+            "network on the Inspect page instead."
+        )
+
+
+def _wait_for_news(job: TrainingJob, version: int, drawn_at: float) -> None:
+    """Hold this redraw until the run changed (no sooner than ``REDRAW_S`` after the last one, no
+    later than ``MAX_WAIT_S``), or at once when the user asks for something: nothing is sent while
+    nothing changed, and a click is answered within ``CLICK_CHECK_S``."""
+    earliest, latest = drawn_at + REDRAW_S, drawn_at + MAX_WAIT_S
+    while not user_request_pending():
+        now = time.monotonic()
+        if now >= latest:
             return
-        metric = metric_name(self.ws.model_spec.loss)
-        figure = figures.history_figure(self.ws.history, metric, marker_epoch=self._marker_epoch)
-        self.chart.plotly_chart(figure, key=self._key("history"))
-
-    def _draw_outcome(self, rendering) -> None:
-        figure = figures.outcome_figure(rendering, self.dataset)
-        if figure is not None:
-            self.outcome.plotly_chart(figure, key=self._key("outcome"))
-        elif self.dataset.is_image:
-            self.outcome.info(
-                f"A decision boundary needs two input features; {plain(self.dataset.title)} has "
-                f"{' × '.join(map(str, self.dataset.input_shape))} pixels. Follow one image through the "
-                "network on the Inspect page instead."
-            )
-
-    def _key(self, name: str) -> str:
-        # Each redraw is a new element: a fresh key keeps Streamlit from seeing duplicates.
-        return f"live.{name}.{next(self._keys)}"
-
-
-def follow(job: TrainingJob, view: LiveView) -> bool:
-    """Redraw ``view`` from ``job`` until its run ends.
-
-    Returns:
-        True if a run was in progress when this was called (the page should then rerun once, so
-        that its buttons show the new state).
-    """
-    was_running = job.running
-    while job.running:
-        view.update(job.progress())
-        time.sleep(POLL_INTERVAL_S)
-    view.update(job.progress())
-    return was_running
+        if now < earliest:
+            time.sleep(min(CLICK_CHECK_S, earliest - now))
+        elif job.wait_for_change(version, timeout=CLICK_CHECK_S) != version:
+            return
