@@ -9,7 +9,7 @@ import streamlit as st
 
 from nnviz.sharelink import from_query, to_query
 from nnviz.ui import state
-from nnviz.ui.widgets import forget_widgets
+from nnviz.ui.widgets import forget_widgets, plain
 
 # The query this session last wrote to the address bar (or read from it). A query in the browser
 # that differs from it came from outside: the link the session opened, back/forward, a hand edit.
@@ -47,7 +47,7 @@ def follow_address() -> None:
         settings.setdefault(state.PRESENT, False)  # it is left out of the address when off
     changed = _apply(settings)
     for problem in problems:
-        st.warning(problem, icon=":material/link_off:")
+        st.warning(plain(problem), icon=":material/link_off:")  # the link's text is data, not markup
     if changed:
         st.toast("Opened the shared setup from the link.", icon=":material/link:")
 
