@@ -31,7 +31,7 @@ def main(url: str, artifacts: Path) -> None:
             page.wait_for_timeout(1000)
             main_area.get_by_role("button", name="Train", exact=True).click()
             expect(main_area.get_by_text(re.compile(r"^Done: 3 epochs in"))).to_be_visible(timeout=120_000)
-            expect(main_area.locator('[data-testid="stPlotlyChart"]').nth(1)).to_be_visible()
+            expect(main_area.locator(".vega-embed").nth(2)).to_be_visible()  # loss, accuracy, boundary
             page.screenshot(path=str(artifacts / "container-trained.png"), full_page=True)
         except Exception:
             page.screenshot(path=str(artifacts / "container-failure.png"), full_page=True)
