@@ -7,32 +7,17 @@ with ``pytest -m browser``.
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
-import subprocess
 from pathlib import Path
 
 import pytest
-
-from nnviz.bench import CHROMIUM, CHROMIUM_ARGS, free_port, launch_app, wait_until_healthy
+from browsing import headless_chromium, playwright_api, served_app
 
 pytestmark = pytest.mark.browser
 
 
-def _missing(reason: str) -> None:
-    """Skip on a developer's machine without a browser; in CI, where .ci/run installs one, fail."""
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason}: CI must run the browser test", pytrace=False)
-    pytest.skip(reason, allow_module_level=True)
-
-
-if not CHROMIUM.exists():
-    _missing(f"Debian's chromium is not installed at {CHROMIUM} (apt-get install -y chromium)")
-try:
-    from playwright import sync_api
-except ImportError:
-    _missing("the playwright Python package is not installed (pip install -r requirements.txt)")
+sync_api = playwright_api()
 expect = sync_api.expect
 
 REPO = Path(__file__).resolve().parents[1]
@@ -45,33 +30,14 @@ TRAINED = re.compile(r"^(\d+) epochs? trained so far\.?$")
 
 @pytest.fixture(scope="module")
 def app_url():
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    for old in ARTIFACTS.glob("*.png"):
-        old.unlink()
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    with open(ARTIFACTS / "server.log", "w") as log:
-        server = launch_app(port, log=log)
-        try:
-            wait_until_healthy(server, url, timeout_s=60)
-            yield url
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+    with served_app(ARTIFACTS) as (_, url):
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser():
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with headless_chromium(sync_api) as browser:
+        yield browser
 
 
 def _new_tab(browser):
