@@ -187,10 +187,10 @@ def csv_dataset(
         raise CsvError("No column besides the target holds numbers: a network needs numeric inputs.")
     X = np.column_stack([_clean_numbers(frame[column], column) for column in features])
     y, class_names = _target(frame[target], target, task, limits)
-    X_train, X_test, y_train, y_test = split_rows(
-        X, y, test_size=test_size, random_state=random_state, stratify=bool(class_names)
+    X_train, X_test, y_train, y_test, train_rows, test_rows = split_rows(
+        X, y, test_size=test_size, random_state=random_state, stratify=bool(class_names), rows=True
     )
-    X_train, X_test = standardise(X_train, X_test)
+    X_train, X_test, (mean, scale) = standardise(X_train, X_test, scaling=True)
     notes.append(
         f"{len(features)} numeric feature{'s' if len(features) > 1 else ''}, standardised on the "
         "training rows (mean 0, standard deviation 1)."
@@ -208,6 +208,10 @@ def csv_dataset(
         class_names=class_names,
         target_name=str(target),
         source=f"Uploaded file {table.name}: {len(frame):,} rows, {len(frame.columns)} columns.",
+        train_rows=train_rows,
+        test_rows=test_rows,
+        feature_mean=mean,
+        feature_scale=scale,
     )
     return dataset, notes
 

