@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nnviz.spec import Limits, ModelSpec, SpecError
+from nnviz.spec import Limits, ModelSpec, SpecError, shown
 
 SPEC_FORMAT = "nnviz-spec/1"
 MAX_SPEC_BYTES = 100_000
@@ -48,10 +48,28 @@ def read_spec_json(raw: bytes, *, limits: Limits | None = None) -> tuple[ModelSp
             "Upload the JSON that nnviz exported."
         )
     try:
-        document = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        document = json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant, parse_float=_finite_float)
+    except UnicodeDecodeError as err:
+        raise ModelFileError(
+            f"The spec is not UTF-8 text (byte {err.start:,} cannot be read). Upload the JSON that nnviz exported."
+        ) from None
+    except json.JSONDecodeError as err:
         raise ModelFileError(
             f"The spec is not valid JSON ({err}). Upload the JSON that nnviz exported."
+        ) from None
+    except RecursionError:
+        raise ModelFileError(
+            "The spec is nested too deeply to be read (an nnviz spec is three levels deep). "
+            "Upload the JSON that nnviz exported."
+        ) from None
+    except ValueError as err:  # NaN or Infinity, or a whole number of over 4,300 digits
+        why = (
+            str(err)
+            if str(err).startswith("it contains")
+            else "it contains a number of more than 4,300 digits"
+        )
+        raise ModelFileError(
+            f"The spec cannot be read: {why}. Upload the JSON that nnviz exported."
         ) from None
     if not isinstance(document, dict) or document.get("format") != SPEC_FORMAT:
         raise ModelFileError(
@@ -59,24 +77,14 @@ def read_spec_json(raw: bytes, *, limits: Limits | None = None) -> tuple[ModelSp
             "Upload the JSON that nnviz exported."
         )
     try:
-        spec = ModelSpec.from_dict(document.get("model"))
+        spec = ModelSpec.from_dict(document.get("model"), limits=limits)
     except SpecError as err:
-        raise ModelFileError(f"The spec cannot be used: {err}") from None
-    if math.prod(spec.input_shape) > MAX_INPUT_VALUES:
+        raise ModelFileError("The spec cannot be used: " + " ".join(err.problems)) from None
+    size = math.prod(spec.input_shape)
+    if size > MAX_INPUT_VALUES:
         raise ModelFileError(
-            f"The input shape {spec.input_shape} has {math.prod(spec.input_shape):,} values; "
+            f"The input shape {shown(spec.input_shape)} has {f'{size:,}' if size < 10**30 else 'over 10³⁰'} values; "
             f"this server accepts at most {MAX_INPUT_VALUES:,} per sample."
-        )
-    if len(spec.layers) > limits.max_layers:
-        raise ModelFileError(
-            f"The spec has {len(spec.layers)} layers; this server allows {limits.max_layers}."
-        )
-    too_wide = [
-        layer.units for layer in spec.layers if layer.kind == "Dense" and layer.units > limits.max_units
-    ]
-    if too_wide:
-        raise ModelFileError(
-            f"A Dense layer has {too_wide[0]:,} units; this server allows {limits.max_units:,}."
         )
     settings = document.get("settings", {})
     if not isinstance(settings, dict) or not all(
@@ -84,6 +92,19 @@ def read_spec_json(raw: bytes, *, limits: Limits | None = None) -> tuple[ModelSp
     ):
         raise ModelFileError("The spec's settings must be an object of plain values (numbers and text).")
     return spec, settings
+
+
+def _refuse_constant(name: str) -> float:
+    raise ValueError(f"it contains {name}, which is not a number JSON allows; write a number instead")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(
+            f"it contains the number {shown(text)}, too large for any float; write a smaller one"
+        )
+    return value
 
 
 def model_bytes(model) -> bytes:

@@ -8,8 +8,10 @@ can read and edit them by hand, with only characters that URLs leave as they are
 
 Each layer is its kind followed by its options in the order of :data:`nnviz.spec.LAYER_OPTIONS`
 (``Conv2D_8_3_1_same_relu``: filters, kernel, stride, padding, activation); a Reshape's target shape
-is written ``28x28x1``. Reading a link never trusts it: every value is checked against the same
-bounds as the widgets, and whatever cannot be used is named in a message and left out.
+is written ``28x28x1`` (``784`` for one axis). Reading a link never trusts it: an oversized value is
+refused before it is read, every value is checked against the same bounds as the widgets, and whatever
+cannot be used is named (parameter, value, allowed range) in a message and left out; a ``layers``
+value with any unusable layer is left out whole, each of its problems named.
 """
 
 from __future__ import annotations
@@ -17,7 +19,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from nnviz.catalog import BUILT_IN_DATASETS
-from nnviz.spec import LAYER_OPTIONS, LOSS_LABELS, OPTIMIZERS, LayerSpec, SpecError, layer_from_dict
+from nnviz.spec import (
+    LAYER_OPTIONS,
+    LEARNING_RATE_RANGE,
+    LOSS_LABELS,
+    OPTIMIZERS,
+    LayerSpec,
+    Limits,
+    SpecError,
+    layer_from_dict,
+    shown,
+    too_many_layers,
+)
 
 # The bounds of the settings a link may carry; the widgets use the same ones.
 RANGES: dict[str, tuple[float, float]] = {
@@ -26,7 +39,7 @@ RANGES: dict[str, tuple[float, float]] = {
     "moons_noise": (0.0, 0.5),
     "epochs": (1, 1000),
     "validation_split": (0.0, 0.5),
-    "learning_rate": (1e-5, 10.0),
+    "learning_rate": LEARNING_RATE_RANGE,
 }
 BATCH_SIZES = (1, 4, 8, 16, 32, 64, 128, 256, 512)
 
@@ -47,6 +60,10 @@ _PARAMETERS = {
 }
 _QUERY_NAMES = {setting: name for name, (setting, _) in _PARAMETERS.items()}
 _LAYER_SEPARATOR, _FIELD_SEPARATOR, _SHAPE_SEPARATOR = "~", "_", "x"
+# The longest value read: a setting is a few characters; a layer takes at most ~60 (a Rescaling with
+# two 17-digit floats), so a link of the largest network allowed fits with room to spare.
+MAX_VALUE_CHARS = 100
+LAYER_CHARS = 80
 
 
 def layers_text(layers: tuple[LayerSpec, ...]) -> str:
@@ -68,25 +85,42 @@ def _layer_text(layer: LayerSpec) -> str:
     return _FIELD_SEPARATOR.join(fields)
 
 
-def parse_layers(text: str) -> tuple[LayerSpec, ...]:
+def parse_layers(text: str, *, limits: Limits | None = None) -> tuple[LayerSpec, ...]:
     """Inverse of :func:`layers_text`.
+
+    The number of layers and the text's length are checked before anything is split or read, so an
+    oversized link costs nothing.
 
     Raises:
         SpecError: naming each layer that cannot be read and why.
     """
+    limits = limits or Limits.from_env()
+    count = text.count(_LAYER_SEPARATOR) + 1
+    if count > limits.max_layers:
+        raise SpecError([too_many_layers(count, limits)])
+    if len(text) > LAYER_CHARS * limits.max_layers:
+        raise SpecError(
+            [
+                f"it is {len(text):,} characters long; {limits.max_layers} layers take at most "
+                f"{LAYER_CHARS * limits.max_layers:,}."
+            ]
+        )
     layers, problems = [], []
     for position, part in enumerate(text.split(_LAYER_SEPARATOR), start=1):
         kind, *values = part.split(_FIELD_SEPARATOR)
         if kind not in LAYER_OPTIONS:
-            problems.append(f"layer {position}: {kind!r} is not a layer kind ({', '.join(LAYER_OPTIONS)}).")
+            problems.append(
+                f"layer {position}: {shown(kind)} is not a layer kind ({', '.join(LAYER_OPTIONS)})."
+            )
             continue
         names = LAYER_OPTIONS[kind]
         if len(values) != len(names):
             wanted = "_".join([kind, *names])
-            problems.append(f"layer {position}: {part!r} should be written {wanted}.")
+            problems.append(f"layer {position}: {shown(part)} should be written {wanted}.")
             continue
+        options = {name: _value(name, value) for name, value in zip(names, values)}
         try:
-            layers.append(layer_from_dict({"kind": kind, **dict(zip(names, map(_value, values)))}))
+            layers.append(layer_from_dict({"kind": kind, **options}, limits=limits))
         except SpecError as err:
             problems += [f"layer {position}: {problem}" for problem in err.problems]
     if problems:
@@ -94,16 +128,29 @@ def parse_layers(text: str) -> tuple[LayerSpec, ...]:
     return tuple(layers)
 
 
-def _value(text: str):
-    """A field as the type it reads as: whole number, decimal number, shape or word."""
-    if _SHAPE_SEPARATOR in text and all(part.isdigit() for part in text.split(_SHAPE_SEPARATOR)):
-        return [int(part) for part in text.split(_SHAPE_SEPARATOR)]
-    for kind in (int, float):
+def _value(name: str, text: str) -> object:
+    """A layer option written in a link, as the type that option has (the text as it is when it is not
+    of that type, for :func:`nnviz.spec.layer_from_dict` to name)."""
+    if name == "target_shape":
+        parts = text.split(_SHAPE_SEPARATOR)
+        return [int(part) for part in parts] if all(_is_whole(part) for part in parts) else text
+    if name in ("activation", "padding"):
+        return text
+    if _is_whole(text):
+        return int(text)
+    if name in ("rate", "scale", "offset"):
         try:
-            return kind(text)
+            return float(text)
         except ValueError:
             pass
     return text
+
+
+def _is_whole(text: str) -> bool:
+    """Whether ``text`` is a whole number Python reads without a fuss (ASCII digits, an optional sign,
+    fewer digits than ``int()``'s limit for text)."""
+    digits = text[1:] if text[:1] in "+-" else text
+    return 0 < len(digits) <= 400 and digits.isascii() and digits.isdigit()
 
 
 def to_query(settings: Mapping[str, object]) -> dict[str, str]:
@@ -121,15 +168,18 @@ def to_query(settings: Mapping[str, object]) -> dict[str, str]:
     return query
 
 
-def from_query(query: Mapping[str, str]) -> tuple[dict[str, object], list[str]]:
+def from_query(
+    query: Mapping[str, str], *, limits: Limits | None = None
+) -> tuple[dict[str, object], list[str]]:
     """The settings a link carries, and a message for each parameter that could not be used.
 
     Returns:
         ``settings``: only the valid ones, by setting name (``dataset``, ``seed``, ``moons_samples``,
         ``moons_noise``, ``epochs``, ``batch_size``, ``validation_split``, ``layers`` (LayerSpecs),
         ``loss``, ``optimizer``, ``learning_rate``, ``present`` (bool)); ``problems``: what was left
-        out and why.
+        out and why, naming the parameter, its value (shortened) and the values allowed.
     """
+    limits = limits or Limits.from_env()
     settings: dict[str, object] = {}
     problems = []
     for name, text in query.items():
@@ -137,29 +187,31 @@ def from_query(query: Mapping[str, str]) -> tuple[dict[str, object], list[str]]:
             continue  # other tools may add their own parameters; they are not ours to judge
         setting, kind = _PARAMETERS[name]
         try:
-            settings[setting] = _checked(setting, kind, text)
+            settings[setting] = _checked(setting, kind, text, limits)
         except ValueError as err:
-            problems.append(f"The link's {name}={text!r} was ignored: {err}")
+            problems.append(f"The link's {name}={shown(text)} was ignored: {err}")
     return settings, problems
 
 
-def _checked(setting: str, kind: type, text: str) -> object:
-    if setting == "present":
-        return text.lower() in ("1", "true", "yes", "on")
+def _checked(setting: str, kind: type, text: str, limits: Limits) -> object:
     if setting == "layers":
         try:
-            return parse_layers(text)
+            return parse_layers(text, limits=limits)
         except SpecError as err:
             raise ValueError("; ".join(err.problems)) from err
+    if len(text) > MAX_VALUE_CHARS:
+        raise ValueError(f"it is {len(text):,} characters long; a setting takes at most {MAX_VALUE_CHARS}.")
+    if setting == "present":
+        return text.lower() in ("1", "true", "yes", "on")
     if kind is str:
         allowed = {"dataset": BUILT_IN_DATASETS, "loss": LOSS_LABELS, "optimizer": OPTIMIZERS}[setting]
         if text not in allowed:
             raise ValueError(f"use one of {', '.join(allowed)}.")
         return text
     try:
-        value = kind(text)
+        value = int(text) if kind is int and _is_whole(text) else float(text) if kind is float else None
     except ValueError:
-        raise ValueError(f"it should be a {'whole ' if kind is int else ''}number.") from None
+        value = None
     problem = setting_problem(setting, value)
     if problem:
         raise ValueError(problem)
@@ -169,11 +221,18 @@ def _checked(setting: str, kind: type, text: str) -> object:
 def setting_problem(setting: str, value: object) -> str | None:
     """Why ``value`` is not allowed for a numeric setting (a key of ``RANGES``, or ``batch_size``), or None."""
     if setting == "batch_size":
-        return None if value in BATCH_SIZES else f"use one of {', '.join(map(str, BATCH_SIZES))}."
+        if type(value) is not int or value not in BATCH_SIZES:
+            return f"use one of {', '.join(map(str, BATCH_SIZES))}."
+        return None
     low, high = RANGES[setting]
     whole = isinstance(low, int)
+    span = f"between {_bound_text(low)} and {_bound_text(high)}"
     if isinstance(value, bool) or not isinstance(value, int if whole else (int, float)):
-        return f"it should be a {'whole ' if whole else ''}number."
-    if not low <= value <= high:
-        return f"it should be between {low:g} and {high:g}."
+        return f"it should be a {'whole ' if whole else ''}number {span}."
+    if not low <= value <= high:  # NaN is outside every range
+        return f"it should be {span}."
     return None
+
+
+def _bound_text(value: float) -> str:
+    return str(value) if isinstance(value, int) else f"{value:g}"

@@ -38,6 +38,12 @@ LAYER_OPTIONS = {
     "Reshape": ("target_shape",),
 }
 MAX_KERNEL = 11  # the largest convolution kernel or pooling window, in pixels per side
+MAX_RATE = 0.95  # the largest Dropout rate (the widget's maximum)
+# |scale| and |offset| of a Rescaling: float32 (what Keras computes in) keeps about 7 digits and
+# overflows past 3.4e38, so 1e308 would turn every value into inf.
+MAX_RESCALE = 1e6
+MAX_SHAPE_SIZE = 100_000  # one size of a Reshape target (a sample has at most this many values)
+LEARNING_RATE_RANGE = (1e-5, 1.0)  # what a link or a spec may set (the widget offers 0.0001 to 1)
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
 TASKS = ("multiclass", "binary", "regression")
 
@@ -208,42 +214,72 @@ class ModelSpec:
         }
 
     @classmethod
-    def from_dict(cls, data: dict) -> ModelSpec:
-        """Inverse of :meth:`to_dict`; raises :class:`SpecError` on unknown keys or wrong types."""
+    def from_dict(cls, data: dict, *, limits: Limits | None = None) -> ModelSpec:
+        """Inverse of :meth:`to_dict`; raises :class:`SpecError` naming every unknown key, wrong type
+        and value outside what the widgets offer (nothing is clamped or replaced)."""
+        limits = limits or Limits.from_env()
         problems: list[str] = []
         if not isinstance(data, dict):
             raise SpecError([f"A model spec must be a JSON object, got {type(data).__name__}."])
         unknown = set(data) - {"input_shape", "layers", "loss", "optimizer", "learning_rate"}
         if unknown:
-            problems.append(f"Unknown model keys {sorted(unknown)}; remove them.")
+            problems.append(f"Unknown model keys {shown(sorted(unknown))}; remove them.")
         shape = data.get("input_shape")
         if not (isinstance(shape, list) and shape and all(type(n) is int and n > 0 for n in shape)):
-            problems.append(f"input_shape must be a list of positive whole numbers, got {shape!r}.")
+            problems.append(f"input_shape must be a list of positive whole numbers, got {shown(shape)}.")
         layers = data.get("layers")
         if not isinstance(layers, list):
             problems.append(f"layers must be a list, got {type(layers).__name__}.")
             layers = []
+        if len(layers) > limits.max_layers:  # refused before any layer is read
+            raise SpecError(problems + [too_many_layers(len(layers), limits)])
         parsed = []
         for position, layer in enumerate(layers, start=1):
             try:
-                parsed.append(layer_from_dict(layer))
+                parsed.append(layer_from_dict(layer, limits=limits))
             except SpecError as err:
                 problems += [f"Layer {position}: {p}" for p in err.problems]
+        loss, optimizer = data.get("loss"), data.get("optimizer", "adam")
+        if loss not in LOSS_LABELS:
+            problems.append(f"loss={shown(loss)} is unknown; use one of {', '.join(LOSS_LABELS)}.")
+        if optimizer not in OPTIMIZERS:
+            problems.append(f"optimizer={shown(optimizer)} is unknown; use one of {', '.join(OPTIMIZERS)}.")
         rate = data.get("learning_rate", 0.01)
-        if isinstance(rate, bool) or not isinstance(rate, (int, float)):
-            problems.append(f"learning_rate must be a number, got {rate!r}.")
-        for key in ("loss", "optimizer"):
-            if not isinstance(data.get(key, ""), str):
-                problems.append(f"{key} must be a string, got {data.get(key)!r}.")
+        problem = learning_rate_problem(rate)
+        if problem:
+            problems.append(problem)
         if problems:
             raise SpecError(problems)
         return cls(
             input_shape=tuple(shape),
             layers=tuple(parsed),
-            loss=data.get("loss", ""),
-            optimizer=data.get("optimizer", "adam"),
+            loss=loss,
+            optimizer=optimizer,
             learning_rate=float(rate),
         )
+
+
+def too_many_layers(count: int, limits: Limits) -> str:
+    """The message for a network of ``count`` layers when the server allows fewer."""
+    return f"The network has {count:,} layers; this server allows {limits.max_layers} (NNVIZ_MAX_LAYERS): remove some."
+
+
+def learning_rate_problem(rate: object) -> str | None:
+    """Why ``rate`` cannot be a learning rate (it must be a number in ``LEARNING_RATE_RANGE``), or None."""
+    low, high = LEARNING_RATE_RANGE
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)):
+        return f"learning_rate={shown(rate)} must be a number from {low:g} to {high:g}, e.g. 0.01."
+    if not low <= rate <= high:
+        return f"learning_rate={shown(rate)} is outside {low:g} to {high:g}; try 0.01."
+    return None
+
+
+def shown(value: object, limit: int = 40) -> str:
+    """``repr(value)`` cut to about ``limit`` characters, for echoing a user's value in a message."""
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[: limit - 10]}…{text[-5:]} ({len(text):,} characters)"
 
 
 def _json_value(value):
@@ -275,23 +311,99 @@ def _has_type(value: object, wanted: type) -> bool:
     return not isinstance(value, bool) and isinstance(value, numbers)
 
 
-def layer_from_dict(data: object) -> LayerSpec:
+def layer_from_dict(data: object, *, limits: Limits | None = None) -> LayerSpec:
+    """A layer from its :meth:`LayerSpec.to_dict` form.
+
+    Raises:
+        SpecError: naming each unknown option, wrong type and value outside what the widgets offer.
+    """
     if not isinstance(data, dict):
         raise SpecError([f"a layer must be an object, got {type(data).__name__}."])
     kind = data.get("kind")
     if kind not in LAYER_KINDS:
-        raise SpecError([f"layer kind {kind!r} is not supported; use one of {', '.join(LAYER_KINDS)}."])
+        raise SpecError([f"layer kind {shown(kind)} is not supported; use one of {', '.join(LAYER_KINDS)}."])
     allowed = set(LAYER_OPTIONS[kind])
-    problems = [f"{kind} has no option {key!r}." for key in sorted(set(data) - allowed - {"kind"})]
-    for key in allowed & set(data):
+    problems = [
+        f"{kind} has no option {shown(key)}." for key in sorted(set(data) - allowed - {"kind"}, key=str)
+    ]
+    for key in LAYER_OPTIONS[kind]:
+        if key not in data:
+            continue
         wanted = _FIELD_TYPES[key]
         if not _has_type(data[key], wanted):
             what = "a list of 1 to 3 whole numbers" if wanted is tuple else wanted.__name__
-            problems.append(f"{kind}.{key} must be {what}, got {data[key]!r}.")
+            problems.append(f"{kind}.{key} must be {what}, got {shown(data[key])}.")
     if problems:
         raise SpecError(problems)
-    options = {key: tuple(value) if isinstance(value, list) else value for key, value in data.items()}
-    return LayerSpec(**options)
+    layer = LayerSpec(
+        kind, **{key: _option_value(key, value) for key, value in data.items() if key != "kind"}
+    )
+    problems = [f"{kind}.{problem}" for problem in option_problems(layer, limits or Limits.from_env())]
+    if problems:
+        raise SpecError(problems)
+    return layer
+
+
+def _option_value(name: str, value: object) -> object:
+    """A JSON value as the field's type: a list as a tuple, a whole number as a float where a float is
+    wanted (one too large for a float stays as it is, to be named as out of range)."""
+    if isinstance(value, list):
+        return tuple(value)
+    if _FIELD_TYPES[name] is float:
+        try:
+            return float(value)
+        except OverflowError:
+            return value
+    return value
+
+
+_CHOICES = {"activation": ACTIVATIONS, "padding": PADDINGS}
+
+
+def option_bounds(limits: Limits) -> dict[str, tuple[float, float]]:
+    """The smallest and largest value of each numeric layer option (``units`` and ``filters`` from the
+    server's limit)."""
+    window = (1, MAX_KERNEL)
+    return {
+        "units": (1, limits.max_units),
+        "filters": (1, limits.max_units),
+        "kernel_size": window,
+        "strides": window,
+        "pool_size": window,
+        "rate": (0.0, MAX_RATE),
+        "scale": (-MAX_RESCALE, MAX_RESCALE),
+        "offset": (-MAX_RESCALE, MAX_RESCALE),
+    }
+
+
+def option_problems(layer: LayerSpec, limits: Limits) -> list[str]:
+    """What is wrong with ``layer``'s options, each as ``name=value`` with the allowed values and an example."""
+    bounds, default, problems = option_bounds(limits), LayerSpec(layer.kind), []
+    for name in LAYER_OPTIONS.get(layer.kind, ()):
+        value = getattr(layer, name)
+        if name in _CHOICES:
+            if value not in _CHOICES[name]:
+                problems.append(f"{name}={shown(value)} is unknown; use one of {', '.join(_CHOICES[name])}.")
+        elif name == "target_shape":
+            if not (1 <= len(value) <= 3 and all(1 <= n <= MAX_SHAPE_SIZE for n in value)):
+                problems.append(
+                    f"target_shape={shown(value)} must be 1 to 3 sizes from 1 to {MAX_SHAPE_SIZE:,}, "
+                    "e.g. (28, 28, 1)."
+                )
+        else:
+            low, high = bounds[name]
+            if not low <= value <= high:  # NaN is outside every range
+                server = name in ("units", "filters") and value > high
+                why = f": this server allows {high:,} at most (NNVIZ_MAX_UNITS)" if server else ""
+                problems.append(
+                    f"{name}={shown(value)} is outside {_bound_text(low)} to {_bound_text(high)}{why}; "
+                    f"e.g. {_fmt(getattr(default, name))}."
+                )
+    return problems
+
+
+def _bound_text(value: float) -> str:
+    return f"{value:,}" if isinstance(value, int) else f"{value:g}"
 
 
 @dataclass(frozen=True)
@@ -482,15 +594,14 @@ def check_spec(spec: ModelSpec, target: Target, limits: Limits | None = None) ->
         return [f"The network has no layers. Add at least an output layer, e.g. {head.label()}."]
     problems = []
     if len(spec.layers) > limits.max_layers:
-        problems.append(
-            f"{len(spec.layers)} layers is more than this server allows ({limits.max_layers}); remove some."
-        )
+        problems.append(too_many_layers(len(spec.layers), limits))
     for position, layer in enumerate(spec.layers, start=1):
         problems += [f"Layer {position} ({layer.kind}): {p}" for p in _layer_problems(layer, limits)]
     if spec.optimizer not in OPTIMIZERS:
-        problems.append(f"Optimizer {spec.optimizer!r} is unknown; pick one of {', '.join(OPTIMIZERS)}.")
-    if not (0 < spec.learning_rate <= 10):
-        problems.append(f"Learning rate {spec.learning_rate:g} must be above 0 and at most 10; try 0.01.")
+        problems.append(f"Optimizer {shown(spec.optimizer)} is unknown; pick one of {', '.join(OPTIMIZERS)}.")
+    rate_problem = learning_rate_problem(spec.learning_rate)
+    if rate_problem:
+        problems.append(rate_problem[0].upper() + rate_problem[1:])
     if problems:
         return problems
     return _head_problems(spec, target, limits)
@@ -499,34 +610,35 @@ def check_spec(spec: ModelSpec, target: Target, limits: Limits | None = None) ->
 def _layer_problems(layer: LayerSpec, limits: Limits) -> list[str]:
     if layer.kind not in LAYER_KINDS:
         return [f"unknown layer kind; use one of {', '.join(LAYER_KINDS)}."]
-    problems = []
-    if layer.kind == "Dense" and not (1 <= layer.units <= limits.max_units):
-        problems.append(f"{layer.units} units is outside 1–{limits.max_units:,} (this server's limit).")
-    if layer.kind == "Conv2D":
-        if not (1 <= layer.filters <= limits.max_units):
-            problems.append(
-                f"{layer.filters} filters is outside 1–{limits.max_units:,} (this server's limit)."
-            )
-        for name in ("kernel_size", "strides"):
-            if not (1 <= getattr(layer, name) <= MAX_KERNEL):
-                problems.append(
-                    f"{name.replace('_', ' ')} {getattr(layer, name)} must be 1 to {MAX_KERNEL}, e.g. 3."
-                )
-        if layer.padding not in PADDINGS:
-            problems.append(f"padding {layer.padding!r} is unknown; use 'valid' or 'same'.")
-    if layer.kind == "MaxPooling2D" and not (1 <= layer.pool_size <= MAX_KERNEL):
-        problems.append(f"pool size {layer.pool_size} must be 1 to {MAX_KERNEL}, e.g. 2.")
-    if layer.kind == "Reshape" and not (
-        1 <= len(layer.target_shape) <= 3 and all(n >= 1 for n in layer.target_shape)
-    ):
-        problems.append(f"target shape {layer.target_shape} must be 1 to 3 positive sizes, e.g. (28, 28, 1).")
-    if layer.kind in ("Dense", "Conv2D", "Activation") and layer.activation not in ACTIVATIONS:
-        problems.append(f"activation {layer.activation!r} is unknown; use one of {', '.join(ACTIVATIONS)}.")
-    if layer.kind == "Dropout" and not (0 <= layer.rate < 1):
-        problems.append(f"rate {layer.rate:g} must be at least 0 and below 1, e.g. 0.2.")
-    if layer.kind == "Rescaling" and not (math.isfinite(layer.scale) and math.isfinite(layer.offset)):
-        problems.append("scale and offset must be finite numbers, e.g. 1/255 and 0.")
-    return problems
+    return option_problems(layer, limits)
+
+
+def _probability_head_problem(layers: tuple[LayerSpec, ...]) -> str | None:
+    """Why a softmax or sigmoid that makes the output is not the last layer, or None.
+
+    The loss treats the output as probabilities (Keras computes cross-entropy from the logits of that
+    very softmax or sigmoid) and Inspect's way from the output to the loss starts from it: a Dropout,
+    Rescaling, reshaping or even linear Activation after it changes or hides them. A softmax in a
+    hidden layer followed by a Dense layer is ordinary maths and stays allowed.
+    """
+    for position in range(len(layers), 0, -1):
+        layer = layers[position - 1]
+        if layer.kind in ("Dense", "Conv2D", "Activation") and (
+            layer.kind != "Activation" or layer.activation != "linear"
+        ):
+            break
+    else:
+        return None
+    if layer.activation not in ("softmax", "sigmoid") or position == len(layers):
+        return None
+    after = ", ".join(
+        f"{other.label()} (layer {n})" for n, other in enumerate(layers[position:], start=position + 1)
+    )
+    what = "probabilities" if layer.activation == "softmax" else "a probability between 0 and 1"
+    return (
+        f"Layer {position} ({layer.label()}) ends in {layer.activation}, which turns the outputs into {what} "
+        f"and must be the last layer: remove {after} after it, or move {layer.activation} to the last layer."
+    )
 
 
 def _head_problems(spec: ModelSpec, target: Target, limits: Limits) -> list[str]:
@@ -558,6 +670,10 @@ def _head_problems(spec: ModelSpec, target: Target, limits: Limits) -> list[str]
         problems.append(
             f"{LOSS_LABELS[spec.loss]} does not fit a {target.task} task; use {LOSS_LABELS[suggested_loss]}."
         )
+        return problems
+    head_problem = _probability_head_problem(spec.layers)
+    if head_problem:
+        problems.append(head_problem)
         return problems
     activation, wanted = output_activation(spec.layers), _LOSS_OUTPUT_ACTIVATIONS[spec.loss]
     if activation not in wanted:

@@ -69,7 +69,10 @@ def test_units_beyond_the_server_limit_are_refused():
     problems = check_spec(
         spec(LayerSpec("Dense", 5000), LayerSpec("Dense", 3, "softmax")), IRIS, Limits(max_units=1024)
     )
-    assert problems == ["Layer 1 (Dense): 5000 units is outside 1–1,024 (this server's limit)."]
+    assert problems == [
+        "Layer 1 (Dense): units=5000 is outside 1 to 1,024: this server allows 1,024 at most "
+        "(NNVIZ_MAX_UNITS); e.g. 8."
+    ]
 
 
 def test_parameter_limit_counts_the_whole_model():
@@ -120,9 +123,9 @@ def test_output_activation_looks_through_a_trailing_linear_activation():
     assert output_activation(layers) == "softmax"
 
 
-def test_dropout_rate_must_be_below_one():
+def test_dropout_rate_must_be_within_the_widgets_range():
     problems = check_spec(spec(LayerSpec("Dropout", rate=1.0), LayerSpec("Dense", 3, "softmax")), IRIS)
-    assert problems == ["Layer 1 (Dropout): rate 1 must be at least 0 and below 1, e.g. 0.2."]
+    assert problems == ["Layer 1 (Dropout): rate=1.0 is outside 0 to 0.95; e.g. 0.2."]
 
 
 SPECS = [
@@ -222,12 +225,12 @@ def test_starter_cnn_is_valid_and_adds_a_channel_axis():
         (
             (LayerSpec("Conv2D", kernel_size=12), LayerSpec("Flatten"), LayerSpec("Dense", 10, "softmax")),
             (28, 28, 1),
-            "kernel size 12 must be 1 to 11",
+            "kernel_size=12 is outside 1 to 11",
         ),
         (
             (LayerSpec("Conv2D", padding="full"), LayerSpec("Flatten"), LayerSpec("Dense", 10, "softmax")),
             (28, 28, 1),
-            "padding 'full' is unknown",
+            "padding='full' is unknown",
         ),
     ],
 )

@@ -9,6 +9,7 @@ import streamlit as st
 
 from nnviz.modelfiles import ModelFileError, read_spec_json, spec_json
 from nnviz.sharelink import setting_problem
+from nnviz.spec import shown
 from nnviz.ui import state
 from nnviz.ui.state import LayerRow, Workspace
 from nnviz.ui.widgets import forget_widgets, plain
@@ -52,6 +53,11 @@ def spec_import(ws: Workspace, dataset: Dataset) -> None:
     upload = st.file_uploader(
         "Import an architecture (.json exported by nnviz)", type=["json"], key="files.spec.upload"
     )
+    report = st.session_state.pop(_IMPORT_REPORT, None)  # set by the run that imported, before its rerun
+    if report:
+        st.success(plain(report[0]), icon=":material/upload_file:")
+        for problem in report[1:]:
+            st.warning(plain(problem), icon=":material/warning:")
     if upload is None or not _first_time("spec", upload.getvalue()):
         return
     try:
@@ -73,17 +79,18 @@ def spec_import(ws: Workspace, dataset: Dataset) -> None:
     skipped = []
     for key in _SETTINGS:
         if key in settings:
-            if setting_problem(key, settings[key]) is None:
+            problem = setting_problem(key, settings[key])
+            if problem is None:
                 st.session_state[key] = settings[key]
                 forget_widgets(key)
             else:
-                skipped.append(key)
+                skipped.append(f"The spec's {key}={shown(settings[key])} was left out: {problem}")
     forget_widgets(dataset.key)
-    note = f" Left unchanged (out of range): {', '.join(skipped)}." if skipped else ""
-    st.success(
-        f"Imported {len(imported.layers)} layers and the settings." + note, icon=":material/upload_file:"
-    )
+    st.session_state[_IMPORT_REPORT] = [f"Imported {len(imported.layers)} layers and the settings.", *skipped]
     st.rerun()
+
+
+_IMPORT_REPORT = "files.spec.report"
 
 
 def model_downloads_and_weights(ws: Workspace, dataset: Dataset, spec: ModelSpec) -> None:
