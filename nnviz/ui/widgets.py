@@ -23,6 +23,7 @@ from nnviz.spec import (
 )
 from nnviz.ui import state as state_module
 from nnviz.ui.state import LayerRow, Workspace
+from nnviz.ui.text import plain
 
 if TYPE_CHECKING:  # annotations only: loading scikit-learn is not needed to name a Dataset
     from nnviz.datasets import Dataset
@@ -283,17 +284,9 @@ def _use_suggested_head(ws: Workspace, dataset: Dataset) -> None:
 def show_problems(problems: Sequence[str], *, fix_page: str | None = None) -> None:
     """Each problem as an error box, with a link to the page where it can be fixed."""
     for problem in problems:
-        st.error(problem, icon=":material/error:")
+        st.error(plain(problem), icon=":material/error:")  # problems quote the user's values
     if fix_page:
         st.page_link(fix_page, label="Fix it on the Build page", icon=":material/layers:")
-
-
-_MARKDOWN_SPECIALS = str.maketrans({c: f"\\{c}" for c in "\\`*_{}[]()<>#+-.!|~$:"})
-
-
-def plain(text: str) -> str:
-    """``text`` escaped so that Streamlit's Markdown shows it literally (user data is never markup)."""
-    return text.translate(_MARKDOWN_SPECIALS)
 
 
 def csv_upload(seed: int) -> None:
