@@ -3,7 +3,6 @@
 import numpy as np
 import streamlit as st
 
-from nnviz.drawing import MNIST_SIDE
 from nnviz.ui.page import trainable_spec, workspace_page
 from nnviz.ui.runtime import run_through_the_router
 from nnviz.ui.widgets import plain
@@ -17,7 +16,21 @@ with st.spinner("Starting Keras…"):
     from nnviz.lossmath import logits, loss_steps
     from nnviz.predict import class_probabilities, misclassified_indices
     from nnviz.trace import layer_trace
-    from nnviz.ui.inspect_view import DRAW, drawn_digit, show_layer_step, show_loss_steps, show_values
+    from nnviz.ui.inspect_view import (
+        DATASET_ROW,
+        DRAW,
+        TEST_ROW,
+        TYPED,
+        Sample,
+        dataset_row_sample,
+        drawn_digit,
+        input_choices,
+        row_sample,
+        show_layer_step,
+        show_loss_steps,
+        show_values,
+        typed_sample,
+    )
     from nnviz.ui.training import model_at_rest
 
 model_at_rest(
@@ -29,17 +42,20 @@ model_at_rest(
 )
 
 X, y = dataset.X_test, dataset.y_test
-choices = ["By index"] + (["A misclassified one"] if dataset.class_names else [])
-if dataset.input_shape == (MNIST_SIDE, MNIST_SIDE):
-    choices.append(DRAW)
-how = st.radio("Which input?", choices, horizontal=True, key="inspect.how")
+how = st.radio("Which input?", input_choices(dataset), horizontal=True, key="inspect.how")
 if how == DRAW:
-    x = drawn_digit()
-    if x is None:
+    drawing = drawn_digit()
+    if drawing is None:
         st.info("Draw a digit in the box with the mouse (or a finger), then let go.", icon=":material/draw:")
         st.stop()
-    index = None
-elif how == "By index":
+    sample = Sample(drawing, None, "#### Your drawing, fitted into 28×28 pixels as MNIST's digits were")
+elif how == TYPED:
+    sample = typed_sample(dataset)
+    if sample is None:
+        st.stop()
+elif how == DATASET_ROW:
+    sample = dataset_row_sample(dataset)
+elif how == TEST_ROW:
     index = st.number_input(
         f"Test row (0 to {len(X) - 1})",
         min_value=0,
@@ -47,26 +63,24 @@ elif how == "By index":
         step=1,
         key=f"inspect.{dataset.key}.index",
     )
+    original = "" if dataset.test_rows is None else f" (dataset row {dataset.test_rows[index]})"
+    sample = row_sample(dataset, "test", int(index), f"Test row {index}{original}")
 else:
     wrong = misclassified_indices(ws.model, X, y, spec.loss)
     if len(wrong) == 0:
         st.success(
-            "The model classifies every test row correctly: pick one by index instead.",
+            "The model classifies every test row correctly: pick one by its row instead.",
             icon=":material/celebration:",
         )
         st.stop()
     index = st.selectbox(
         f"{len(wrong)} of {len(X)} test rows are misclassified", wrong, key=f"inspect.{dataset.key}.wrong"
     )
+    sample = row_sample(dataset, "test", int(index), f"Test row {index}")
 
 target = plain(dataset.target_name)  # names from an uploaded file are shown as text, never as markup
-if index is None:
-    truth = None
-    st.markdown("#### Your drawing, fitted into 28×28 pixels as MNIST's digits were")
-else:
-    x = X[index]
-    truth = plain(dataset.class_names[y[index]]) if dataset.class_names else f"{y[index]:.3f}"
-    st.markdown(f"#### Test row {index} · true {target}: **{truth}**")
+x, truth = sample.x, sample.truth
+st.markdown(sample.heading)
 show_values(x, title="The input", names=None if dataset.is_image else dataset.feature_names)
 
 trace = layer_trace(ws.model, x)
@@ -80,25 +94,31 @@ if dataset.class_names:
     predicted = int(probabilities.argmax())
     if truth is None:
         verdict = ""
-    elif predicted == y[index]:
+    elif predicted == truth:
         verdict = " (:green[correct])"
     else:
-        verdict = f" (:red[wrong: the true {target} is {truth}])"
+        verdict = f" (:red[wrong: the true {target} is {plain(dataset.class_names[truth])}])"
     st.subheader(
         f"Prediction: {plain(dataset.class_names[predicted])} with probability {probabilities[predicted]:.3f}"
         + verdict
     )
 else:
-    st.subheader(
-        f"Prediction: {float(output[0]):.3f} {target} (true: {truth}, "
-        f"error {float(output[0]) - float(y[index]):+.3f})"
-    )
+    error = "" if truth is None else f" (true: {truth:.3f}, error {float(output[0]) - truth:+.3f})"
+    st.subheader(f"Prediction: {float(output[0]):.3f} {target}{error}")
 
-if index is not None:
-    st.subheader("From the output to the loss")
+st.subheader("From the output to the loss")
+if truth is None:
+    st.info(
+        "This input has no true label, so it has no loss: "
+        + (
+            "give it one above to see the loss worked out." if how == TYPED else "pick a test row to see one."
+        ),
+        icon=":material/info:",
+    )
+else:
     st.caption(
         "What training minimises for this one sample: the loss, computed by hand in numpy beside the "
         "Keras functions that fit() uses. The reported loss is the mean of this over the rows."
     )
-    steps = loss_steps(np.asarray(output), logits(trace[-1]), y[index], spec.loss)
+    steps = loss_steps(np.asarray(output), logits(trace[-1]), truth, spec.loss)
     show_loss_steps(steps, class_names=dataset.class_names or None)

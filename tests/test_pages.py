@@ -342,6 +342,87 @@ class TestInspectPage:
         at.number_input(key=f"inspect.cell.{conv}.channel").set_value(3).run()
         assert "z[14, 14, 3] =" in texts(at.caption)
 
+    def test_a_sample_is_found_by_its_row_in_the_original_data(self):
+        from sklearn.datasets import load_iris
+        from sklearn.model_selection import train_test_split
+
+        raw = load_iris()
+        train_rows, test_rows = train_test_split(
+            np.arange(150), test_size=0.2, random_state=0, stratify=raw.target
+        )  # the app's default seed is 0
+        at = choose_dataset(open_app(), "iris")
+        at.switch_page("pages/inspect.py").run()
+        at.radio(key="inspect.how").set_value("Dataset row").run()
+        at.number_input(key="inspect.iris.row").set_value(0).run()
+        assert not at.exception
+        position = int(np.flatnonzero(test_rows == 0)[0])  # 28
+        assert f"Dataset row 0 = test row {position} · true species: **setosa**" in texts(at.markdown)
+        assert f"Dataset row 0 is test row {position}" in texts(at.caption)
+        np.testing.assert_allclose(at.dataframe[0].value["value"], [5.1, 3.5, 1.4, 0.2], rtol=1e-6)
+        for row in (int(train_rows[0]), int(train_rows[-1]), int(test_rows[-1])):
+            at.number_input(key="inspect.iris.row").set_value(row).run()
+            part = "test" if row in test_rows else "training"
+            assert f"Dataset row {row} is {part} row" in texts(at.caption)
+            np.testing.assert_allclose(at.dataframe[0].value["value"], raw.data[row], rtol=1e-6)
+            species = raw.target_names[raw.target[row]]
+            assert f"true species: **{species}**" in texts(at.markdown)
+        at.radio(key="inspect.how").set_value("Test row").run()
+        at.number_input(key="inspect.iris.index").set_value(position).run()
+        assert f"Test row {position} (dataset row 0)" in texts(at.markdown)
+
+    def test_a_typed_row_gives_what_model_predict_gives(self):
+        at = choose_dataset(open_app(), "iris")
+        at.switch_page("pages/inspect.py").run()
+        at.radio(key="inspect.how").set_value("Type your own").run()
+        for k, value in enumerate([7.0, 3.2, 4.7, 1.4]):  # the course's predict_and_log input
+            at.number_input(key=f"inspect.iris.typed.{k}").set_value(value)
+        at.run()
+        assert not at.exception and not at.error
+        ws = workspace(at, "iris")
+        expected = ws.model.predict(np.array([[7.0, 3.2, 4.7, 1.4]], dtype=np.float32), verbose=0)[0]
+        keras_column = [frame.value["Keras"] for frame in at.dataframe if "Keras" in frame.value.columns]
+        np.testing.assert_allclose(keras_column[-1], expected, rtol=1e-6)
+        assert sum("they agree" in s.value for s in at.success) == len(ws.rows)
+        assert f"with probability {expected.max():.3f}" in texts(at.subheader)
+        assert "has no true label" in texts(at.info)  # no label: no loss, and it says why
+        at.selectbox(key="inspect.iris.typed.truth").set_value(1).run()
+        assert not at.exception and "true species: **versicolor**" in texts(at.markdown)
+        calls = [call for frame in at.dataframe for call in frame.value.get("Keras call", [])]
+        assert any(call.startswith("keras.losses.sparse_categorical_crossentropy") for call in calls)
+
+    def test_a_typed_row_in_raw_units_is_scaled_as_the_training_rows_were(self):
+        from sklearn.datasets import load_diabetes
+        from sklearn.model_selection import train_test_split
+        from sklearn.preprocessing import StandardScaler
+
+        at = choose_dataset(open_app(), "housing")  # offline: the diabetes stand-in
+        at.switch_page("pages/inspect.py").run()
+        at.radio(key="inspect.how").set_value("Type your own").run()
+        raw = load_diabetes().data
+        train, _ = train_test_split(raw, test_size=0.2, random_state=0)
+        typed = [0.05, -0.04, 0.06, 0.02, -0.03, 0.01, -0.02, 0.03, 0.04, -0.01]
+        for k, value in enumerate(typed):
+            at.number_input(key=f"inspect.housing.typed.{k}").set_value(value)
+        at.run()
+        assert not at.exception and not at.error
+        scaled = StandardScaler().fit(train).transform([typed]).astype(np.float32)
+        table = next(frame.value for frame in at.dataframe if "network input" in frame.value.columns)
+        np.testing.assert_allclose(table["network input"], scaled[0], rtol=1e-5)
+        ws = workspace(at, "housing")
+        expected = float(ws.model.predict(scaled, verbose=0)[0, 0])
+        assert f"Prediction: {expected:.3f}" in texts(at.subheader)
+        np.testing.assert_allclose(at.dataframe[1].value["value"], scaled[0], rtol=1e-6)  # the input shown
+
+    @pytest.mark.parametrize("value", [1e39, -4e38])
+    def test_a_typed_value_the_network_cannot_take_is_named(self, value):
+        at = choose_dataset(open_app(), "iris")
+        at.switch_page("pages/inspect.py").run()
+        at.radio(key="inspect.how").set_value("Type your own").run()
+        at.number_input(key="inspect.iris.typed.2").set_value(value).run()
+        assert not at.exception
+        assert f"petal length={value:g} is beyond float32's range" in texts(at.error).replace("\\", "")
+        assert not any(s.value.startswith("Prediction") for s in at.subheader)
+
 
 class TestSharing:
     def test_two_users_training_at_once_see_only_their_own_numbers(self):

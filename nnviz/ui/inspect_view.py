@@ -4,20 +4,182 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
 from nnviz import figures
-from nnviz.drawing import ink, to_mnist
+from nnviz.datasets import Dataset
+from nnviz.drawing import MNIST_SIDE, ink, to_mnist
 from nnviz.lossmath import LossStep
 from nnviz.trace import LayerStep, worked_sum, worked_window
+from nnviz.ui.widgets import plain
 
-DRAW = "Draw a digit"
+TEST_ROW, DATASET_ROW, MISTAKE, TYPED, DRAW = (
+    "Test row",
+    "Dataset row",
+    "A misclassified one",
+    "Type your own",
+    "Draw a digit",
+)
 
 _TABLE_MAX = 32  # outputs up to this many values are tabulated number by number; longer ones are drawn
 _keys = itertools.count()
+
+
+@dataclass(frozen=True, eq=False)
+class Sample:
+    """The input followed through the network.
+
+    Args:
+        x: what the network gets, no batch axis.
+        truth: the true class index or value; None when there is none (a drawing, a typed row).
+        heading: a Markdown line saying what this input is (user text in it already escaped).
+    """
+
+    x: np.ndarray
+    truth: int | float | None
+    heading: str
+
+
+def input_choices(dataset: Dataset) -> list[str]:
+    """The ways this dataset offers to pick the input to follow."""
+    choices = [TEST_ROW]
+    if dataset.test_rows is not None and dataset.train_rows is not None:
+        choices.append(DATASET_ROW)
+    if dataset.class_names:
+        choices.append(MISTAKE)
+    if not dataset.is_image:
+        choices.append(TYPED)
+    elif dataset.input_shape == (MNIST_SIDE, MNIST_SIDE):
+        choices.append(DRAW)
+    return choices
+
+
+def row_sample(dataset: Dataset, part: str, position: int, heading: str) -> Sample:
+    """Row ``position`` of the training or test part, headed with its true target."""
+    X, y = (dataset.X_test, dataset.y_test) if part == "test" else (dataset.X_train, dataset.y_train)
+    truth = int(y[position]) if dataset.class_names else float(y[position])
+    return Sample(np.asarray(X[position]), truth, f"#### {heading} · true {_truth_text(dataset, truth)}")
+
+
+def _truth_text(dataset: Dataset, truth: int | float) -> str:
+    value = plain(dataset.class_names[truth]) if dataset.class_names else f"{truth:.3f}"
+    return f"{plain(dataset.target_name)}: **{value}**"
+
+
+def dataset_row_sample(dataset: Dataset) -> Sample:
+    """Pick a row by its number in the data as published (iris row 0 is [5.1, 3.5, 1.4, 0.2]) and say
+    which side of the split it fell on."""
+    from nnviz.predict import find_row
+
+    total = len(dataset.train_rows) + len(dataset.test_rows)
+    row = st.number_input(
+        f"Dataset row (0 to {total - 1:,}), numbered as in the original data",
+        min_value=0,
+        max_value=total - 1,
+        step=1,
+        key=f"inspect.{dataset.key}.row",
+    )
+    part, position = find_row(dataset.train_rows, dataset.test_rows, int(row))
+    if part == "test":
+        st.caption(
+            f"Dataset row {row} is test row {position}: one of the {len(dataset.test_rows):,} rows held out, "
+            "so the model never trained on it."
+        )
+        heading = f"Dataset row {row} = test row {position}"
+    else:
+        st.caption(
+            f"Dataset row {row} is training row {position}: one of the {len(dataset.train_rows):,} rows the "
+            "model learnt from (with a validation split, maybe one it was validated on), so expect it to "
+            "fit better than a test row."
+        )
+        heading = f"Dataset row {row} = training row {position}"
+    return row_sample(dataset, part, position, heading)
+
+
+def typed_sample(dataset: Dataset) -> Sample | None:
+    """Number inputs, one per feature in the data's own units; the row scaled as the dataset's rows
+    are. None (with the reason on screen) while a value cannot be used."""
+    from nnviz.predict import typed_input
+
+    names = list(dataset.feature_names)
+    first = np.asarray(dataset.X_test[0], dtype=np.float64)
+    if dataset.feature_mean is not None:
+        first = first * dataset.feature_scale + dataset.feature_mean  # back to raw units
+    st.caption(
+        "Type one value per feature, in the data's own units (these start at test row 0's values)."
+        + (
+            " The network gets them scaled as the dataset's rows are: (value − training mean) / training std."
+            if dataset.feature_mean is not None
+            else ""
+        )
+    )
+    per_row = min(len(names), 4)
+    values = []
+    for start in range(0, len(names), per_row):
+        for k, column in zip(range(start, min(start + per_row, len(names))), st.columns(per_row)):
+            values.append(
+                column.number_input(
+                    plain(names[k]),
+                    value=float(f"{first[k]:.6g}"),
+                    format="%g",
+                    key=f"inspect.{dataset.key}.typed.{k}",
+                )
+            )
+    try:
+        raw, x = typed_input(values, names, mean=dataset.feature_mean, scale=dataset.feature_scale)
+    except ValueError as err:
+        st.error(plain(str(err)), icon=":material/error:")
+        return None
+    if dataset.feature_mean is not None:
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    "you typed": raw,
+                    "training mean": dataset.feature_mean,
+                    "training std": dataset.feature_scale,
+                    "network input": x.astype(np.float64),
+                },
+                index=names,
+            ).rename_axis("feature"),
+            column_config={
+                "you typed": st.column_config.NumberColumn(format="%.6g"),
+                "training mean": st.column_config.NumberColumn(format="%.4g"),
+                "training std": st.column_config.NumberColumn(format="%.4g"),
+                "network input": st.column_config.NumberColumn(format="%.4f"),
+            },
+        )
+    truth = _typed_truth(dataset)
+    heading = "#### Your input" + (
+        f" · true {_truth_text(dataset, truth)}" if truth is not None else " · no true label"
+    )
+    return Sample(x, truth, heading)
+
+
+def _typed_truth(dataset: Dataset) -> int | float | None:
+    """The true label the user gives a typed row, if any (the loss needs one)."""
+    if dataset.class_names:
+        return st.selectbox(
+            f"True {plain(dataset.target_name)}, for the loss (optional)",
+            [None, *range(len(dataset.class_names))],
+            format_func=lambda k: "no label" if k is None else dataset.class_names[k],
+            key=f"inspect.{dataset.key}.typed.truth",
+        )
+    value = st.number_input(
+        f"True {plain(dataset.target_name)}, for the loss (optional)",
+        value=None,
+        format="%g",
+        key=f"inspect.{dataset.key}.typed.truth",
+    )
+    if value is None:
+        return None
+    if not abs(value) <= float(np.finfo(np.float32).max):
+        st.error(f"The true value {value:g} is beyond float32's range (±3.4e38): type a smaller one.")
+        return None
+    return float(value)
 
 
 def drawn_digit() -> np.ndarray | None:
