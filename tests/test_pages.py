@@ -688,6 +688,10 @@ class TestLookBack:
             np.testing.assert_array_equal(replayed, start)
         assert any(not np.array_equal(a, b) for a, b in zip(ws.model.get_weights(), ws.snapshots.at(0)))
         assert "What each neuron responds to" in texts(at.markdown)
+        captions = texts(at.caption).replace("\\", "")  # the labels are shown escaped, as text
+        # Each row of maps is named after its layer as the Build page names it, not "0" and "1".
+        assert "Layer 1 · Dense(8, relu)" in captions and "Layer 2 · Dense(8, relu)" in captions
+        assert not re.search(r"^[01]$", texts(at.caption), flags=re.MULTILINE)
         assert "Inside the network after epoch 0" in texts(at.subheader)
         at.toggle(key="replay.spreads").set_value(True).run()
         charts = {chart.key for chart in at.get("plotly_chart")}

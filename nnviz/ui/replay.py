@@ -74,7 +74,7 @@ def look_inside(
     else:
         st.plotly_chart(picture, key="replay.network")
     if features is not None:
-        _neuron_maps(ws, model, dataset, features, state_shown)
+        _neuron_maps(ws, model, dataset, spec, features, state_shown)
     # A switch, not an expander: an expander's content is computed even while it is closed.
     if not st.toggle(
         "Show how each layer's weights and biases spread out over the epochs", key="replay.spreads"
@@ -109,14 +109,23 @@ def _network_figure(model, dataset: Dataset):
     return figures.network_figure(picture, input_names=names)
 
 
+def neuron_map_title(spec: ModelSpec, position: int) -> str:
+    """What a row of neuron maps is called: the layer as the Build page names it (``position`` counts
+    from 0 in ``model.layers``)."""
+    return f"Layer {position + 1} · {spec.layers[position].label()}"
+
+
 def _neuron_maps(
-    ws: Workspace, model, dataset: Dataset, features: tuple[int, int], state_shown: tuple
+    ws: Workspace, model, dataset: Dataset, spec: ModelSpec, features: tuple[int, int], state_shown: tuple
 ) -> None:
     def computed():
         _, _, maps = neuron_maps(model, dataset.X_train, features=features)
         return [
-            (name, figures.channel_grid_figure(layer_maps.transpose(1, 2, 0)[::-1], name="unit"))
-            for name, layer_maps in maps[:-1]  # the last layer's map is the decision boundary above
+            (
+                neuron_map_title(spec, position),
+                figures.channel_grid_figure(layer_maps.transpose(1, 2, 0)[::-1], name="unit"),
+            )
+            for position, layer_maps in maps[:-1]  # the last layer's map is the decision boundary above
         ]
 
     maps = cached(ws, ("neurons", *state_shown, features), computed)
