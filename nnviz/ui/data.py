@@ -6,6 +6,7 @@ import streamlit as st
 
 from nnviz.datasets import Dataset, load_dataset, load_two_moons
 from nnviz.ui import state
+from nnviz.ui.frame import retitle_if_stale
 
 _SPINNER = "Loading the dataset (the first time can take a few seconds)…"
 
@@ -40,4 +41,6 @@ def current_dataset() -> Dataset:
     if key == "moons":
         return _moons(session[state.MOONS_SAMPLES], session[state.MOONS_NOISE], seed)
     # One fixed MNIST split whatever the seed: a second copy would cost another 55 MB per process.
-    return _fixed_dataset(key, 0 if key == "mnist" else seed)
+    dataset = _fixed_dataset(key, 0 if key == "mnist" else seed)
+    retitle_if_stale(key)
+    return dataset

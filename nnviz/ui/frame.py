@@ -5,21 +5,25 @@ from __future__ import annotations
 
 import streamlit as st
 
-from nnviz.catalog import DATASET_TITLES
+from nnviz.catalog import dataset_title
 from nnviz.ui import state
 from nnviz.ui.sharing import presentation_frame, share_box
 from nnviz.ui.widgets import state_widget
 
+SIDEBAR_TITLE = "frame.dataset_title"  # the dataset's name as this run's sidebar and dataset box show it
+
 
 def sidebar() -> None:
     """Show what this session works on; the seed makes data, weights and shuffling repeatable."""
+    # The name of the data in use: an offline stand-in's once a download failed (see retitle_if_stale).
+    title = st.session_state[SIDEBAR_TITLE] = dataset_title(st.session_state[state.DATASET])
     if presentation_frame():
         _, switch_col = st.columns([5, 1])
         with switch_col:
             _presentation_switch()
         return
     with st.sidebar:
-        st.markdown(f"**Dataset:** {DATASET_TITLES[st.session_state[state.DATASET]]}")
+        st.markdown(f"**Dataset:** {title}")
         state_widget(
             st.number_input,
             "Seed",
@@ -29,6 +33,14 @@ def sidebar() -> None:
         )
         share_box()
         _presentation_switch()
+
+
+def retitle_if_stale(key: str) -> None:
+    """Rerun once when loading dataset ``key`` just changed its name (a download failed and an
+    offline stand-in is used), so the sidebar and the dataset box drawn before name the data in use."""
+    shown = st.session_state.get(SIDEBAR_TITLE)
+    if shown is not None and shown != dataset_title(key):
+        st.rerun()
 
 
 def _presentation_switch() -> None:

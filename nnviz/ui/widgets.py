@@ -382,6 +382,11 @@ def code_view(spec: ModelSpec, dataset: Dataset) -> None:
         f"Loads and prepares the data as the app does, builds this model and trains it with the Train "
         f"page's settings ({fit.epochs} epochs, batch size {fit.batch_size}, validation split "
         f"{fit.validation_split:g}, seed {seed}). Run it with python or paste it into a notebook."
+        + (
+            " Where the download fails, it prints the same note as this app and uses the same stand-in."
+            if dataset.key in ("housing", "mnist")
+            else ""
+        )
     )
     st.code(script, language="python", wrap_lines=True)
     st.download_button(
