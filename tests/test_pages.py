@@ -83,9 +83,9 @@ class TestDataPage:
 
     def test_offline_stand_ins_are_announced(self):
         at = choose_dataset(open_app(), "housing")
-        assert "California housing needs a one-time download" in texts(at.warning)
+        assert "California housing could not be downloaded" in texts(at.warning)
         at.selectbox(key="w.dataset").set_value("mnist").run()
-        assert "5,000-image MNIST subset" in texts(at.warning)
+        assert "5,000 real MNIST images" in texts(at.warning)
         assert {m.label: m.value for m in at.metric}["Input shape"] == "28 × 28"
 
 
