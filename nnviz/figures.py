@@ -182,7 +182,7 @@ def digit_grid_figure(images: np.ndarray, labels: Sequence[str], *, columns: int
     fig = make_subplots(
         rows=rows,
         cols=columns,
-        subplot_titles=[str(label) for label in labels],
+        subplot_titles=[_text(label) for label in labels],
         horizontal_spacing=0.01,
         vertical_spacing=0.06,
     )

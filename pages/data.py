@@ -44,7 +44,7 @@ if session[state.DATASET] == "csv":
 
 dataset = current_dataset()
 if dataset.fallback_reason:
-    st.warning(dataset.fallback_reason, icon=":material/cloud_off:")
+    st.warning(plain(dataset.fallback_reason), icon=":material/cloud_off:")
 st.caption(plain(dataset.source))
 
 train_col, test_col, feature_col, target_col = st.columns(4)

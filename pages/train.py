@@ -23,7 +23,7 @@ rebuilt_note = training.ensure_model(ws, spec, seed=session[state.SEED])
 if rebuilt_note:
     st.info(rebuilt_note, icon=":material/refresh:")
 st.caption(
-    f"{plain(dataset.title)} · {' → '.join(layer.label() for layer in spec.layers)} · "
+    f"{plain(dataset.title)} · {plain(' → '.join(layer.label() for layer in spec.layers))} · "
     f"{spec.optimizer}, learning rate {spec.learning_rate:g}"
 )
 

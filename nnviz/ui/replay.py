@@ -11,6 +11,7 @@ from nnviz.datasets import Dataset
 from nnviz.diagram import dense_chain, network_picture
 from nnviz.spec import ModelSpec
 from nnviz.ui.state import Workspace
+from nnviz.ui.text import plain
 
 _VIEWS_KEPT = 24  # per workspace: a slider dragged over every snapshot redraws from memory
 
@@ -70,7 +71,7 @@ def look_inside(
     state_shown = (id(dataset), id(ws.model), len(ws.history), epoch)
     picture = cached(ws, ("network", *state_shown), lambda: _network_figure(model, dataset))
     if isinstance(picture, str):
-        st.caption(picture)
+        st.caption(plain(picture))
     else:
         st.plotly_chart(picture, key="replay.network")
     if features is not None:
@@ -131,9 +132,9 @@ def _neuron_maps(
     maps = cached(ws, ("neurons", *state_shown, features), computed)
     names = dataset.feature_names
     st.markdown(
-        f"**What each neuron responds to** over the plane of {names[features[0]]} (across) and "
-        f"{names[features[1]]} (up): blue where its output is positive, red where negative."
+        f"**What each neuron responds to** over the plane of {plain(names[features[0]])} (across) and "
+        f"{plain(names[features[1]])} (up): blue where its output is positive, red where negative."
     )
     for name, figure in maps:
-        st.caption(name)
+        st.caption(plain(name))
         st.plotly_chart(figure, key=f"replay.maps.{name}")

@@ -251,7 +251,7 @@ def progress_text(progress: Progress) -> str:
 def run_message(ws: Workspace, progress: Progress) -> None:
     """How the last run ended (or that it waits for its turn): one message, in the user's words."""
     if progress.message:
-        (st.error if progress.state == "failed" else st.warning)(progress.message, icon=":material/warning:")
+        (st.error if progress.state == "failed" else st.warning)(plain(progress.message), icon=":material/warning:")
     elif progress.state == "paused":
         st.info(
             f"Paused {_where(progress)}; the model keeps the weights it has now, and Resume carries on "
