@@ -29,11 +29,14 @@ __all__ = [
     "worked_window",
 ]
 
-# Tolerances used by LayerStep.agrees. Keras computes in float32 and numpy in
-# float64, so bit-exact equality is not expected; 1e-5 is comfortably above
-# float32 rounding for the magnitudes a teaching model produces.
-_RTOL = 1e-5
-_ATOL = 1e-5
+# Tolerance used by LayerStep.agrees. Keras computes in float32 and numpy in float64, so
+# bit-exact equality is not expected. Rounding a sum of float32 terms errs by a small multiple
+# of 6e-8 (float32's unit roundoff) times the sum of the terms' absolute values, not times the
+# result: raw pixels 0-255 into Dense(128) sum ~1e3-sized terms to a value near 0 and differ by
+# ~1e-4. So each value may differ by 1e-5 × (1 + the size of what was summed to make it), which
+# is over 100 times float32 rounding, yet a wrong formula (a missing bias, another activation)
+# is still far outside it.
+_TOLERANCE = 1e-5
 
 
 @dataclass(frozen=True, eq=False)
@@ -91,6 +94,10 @@ class LayerStep:
         window: where the kernel or pooling window slides (Conv2D, MaxPooling2D).
         parameters: other named weights per channel (BatchNormalization's
             ``gamma``, ``beta``, ``moving_mean``, ``moving_variance``).
+        magnitude: per output value, the size of the float32 terms Keras added up to make it
+            (``|x| @ |W| + |b|`` for Dense), which bounds its rounding; None when the layer
+            only moves or compares values (then the value's own size counts).
+        magnitude_rule: that size in words, shown with the verdict, e.g. ``"Σᵢ|xᵢ·Wᵢⱼ| + |bⱼ|"``.
     """
 
     index: int
@@ -106,6 +113,8 @@ class LayerStep:
     explanation: str
     window: Window | None = None
     parameters: dict[str, np.ndarray] = field(default_factory=dict)
+    magnitude: np.ndarray | None = None
+    magnitude_rule: str = "|value|"
 
     @property
     def max_abs_diff(self) -> float:
@@ -122,12 +131,31 @@ class LayerStep:
         return float(np.max(np.abs(a - b)))
 
     @property
+    def tolerance(self) -> np.ndarray:
+        """How far each output value may differ by float32 rounding: ``1e-5 × (1 + size)``, where
+        size is :attr:`magnitude` (or the value itself, whichever is larger)."""
+        a = np.abs(np.asarray(self.numpy_output, dtype=np.float64))
+        b = np.abs(np.asarray(self.keras_output, dtype=np.float64))
+        size = np.maximum(a, b) if a.shape == b.shape else a
+        if self.magnitude is not None:
+            size = np.maximum(size, self.magnitude)
+        return _TOLERANCE * (1.0 + size)
+
+    @property
+    def tolerance_rule(self) -> str:
+        """The tolerance in words, for the verdict on screen."""
+        return f"|numpy − Keras| ≤ {_TOLERANCE:g} · (1 + {self.magnitude_rule})"
+
+    @property
     def agrees(self) -> bool:
-        """Whether numpy and Keras agree within ``rtol=atol=1e-5`` (same shape)."""
+        """Whether every value agrees within float32 rounding (:attr:`tolerance`), same shape."""
         a = np.asarray(self.numpy_output, dtype=np.float64)
         b = np.asarray(self.keras_output, dtype=np.float64)
-        # Shape check first: allclose would happily broadcast (3,) against (1, 3).
-        return a.shape == b.shape and bool(np.allclose(a, b, rtol=_RTOL, atol=_ATOL))
+        # Shape check first: comparing would happily broadcast (3,) against (1, 3).
+        if a.shape != b.shape:
+            return False
+        with np.errstate(invalid="ignore"):
+            return bool(np.all(np.abs(a - b) <= self.tolerance))
 
 
 # --------------------------------------------------------------------------- #
@@ -247,6 +275,8 @@ class _Recomputed:
     bias: np.ndarray | None = None
     window: Window | None = None
     parameters: dict[str, np.ndarray] = field(default_factory=dict)
+    magnitude: np.ndarray | None = None
+    magnitude_rule: str = "|value|"
 
 
 # A handler recomputes one layer type in numpy from the float64 input.
@@ -259,6 +289,30 @@ def _fmt(value: float | np.ndarray) -> str:
     if arr.size == 1:
         return f"{float(arr.reshape(-1)[0]):g}"
     return np.array2string(arr, precision=4)
+
+
+def _summed_size(
+    act: str, size: np.ndarray, rule: str, z: np.ndarray, out: np.ndarray
+) -> tuple[np.ndarray, str]:
+    """The rounding size of an activation's output, from the size ``size`` of its input ``z``.
+
+    The difference in ``z`` may be up to ``δ = 1e-5 (1 + size)``; an activation passes it on times
+    its steepest slope within ``z ± δ``: 1 for identity, 1 or 0 for ReLU (0 where z < −δ: both
+    sides give exactly 0), tanh′ and σ′ taken at ``max(|z| − δ, 0)`` (saturated units pass almost
+    nothing on). Softmax mixes the whole last axis: ``|dp_i| ≤ 2 p_i max_j |dz_j|``.
+    """
+    delta = _TOLERANCE * (1 + size)
+    nearest = np.maximum(np.abs(z) - delta, 0)
+    if act == "relu":
+        return np.where(z > -delta, size, 0.0), f"{rule} where z > 0"
+    if act == "tanh":
+        return size * (1 - np.tanh(nearest) ** 2), f"tanh′(z)·({rule})"
+    if act == "sigmoid":
+        slope = _sigmoid(nearest) * (1 - _sigmoid(nearest))
+        return size * slope, f"σ′(z)·({rule})"
+    if act == "softmax":
+        return 2 * np.abs(out) * size.max(axis=-1, keepdims=True), f"2·a·max({rule})"
+    return size, rule
 
 
 def _dense(layer: keras.layers.Dense, x: np.ndarray) -> _Recomputed:
@@ -290,14 +344,19 @@ def _dense(layer: keras.layers.Dense, x: np.ndarray) -> _Recomputed:
         f"Each of the {units} neurons multiplies the {n_in} inputs by its own column of the "
         f"weight matrix W and adds them up{bias_words}{act_words}."
     )
-    return _Recomputed(tuple(steps), explanation, act, w, b)
+    size = np.abs(x) @ np.abs(w64) + (0.0 if b is None else np.abs(b.astype(np.float64)))
+    size, rule = _summed_size(
+        act, size, "Σᵢ|xᵢ·Wᵢⱼ| + |bⱼ|" if b is not None else "Σᵢ|xᵢ·Wᵢⱼ|", z, steps[-1].value
+    )
+    return _Recomputed(tuple(steps), explanation, act, w, b, magnitude=size, magnitude_rule=rule)
 
 
 def _activation(layer: keras.layers.Activation, x: np.ndarray) -> _Recomputed:
     act = _check_activation(layer)
     step = ComputationStep(_activation_label(act, "x", x.ndim), _ACTIVATIONS[act](x))
     explanation = f"This layer has no weights: it {_ACTIVATION_WORDS[act]}."
-    return _Recomputed((step,), explanation, act)
+    size, rule = _summed_size(act, np.abs(x), "|x|", x, step.value)
+    return _Recomputed((step,), explanation, act, magnitude=size, magnitude_rule=rule)
 
 
 def _dropout(layer: keras.layers.Dropout, x: np.ndarray) -> _Recomputed:
@@ -329,7 +388,8 @@ def _rescaling(layer: keras.layers.Rescaling, x: np.ndarray) -> _Recomputed:
     explanation = f"Rescaling multiplies every value by {scale_words} and adds {_fmt(offset)}"
     if is_pixels and not np.any(offset):
         explanation += ", turning pixel values 0-255 into numbers between 0 and 1"
-    return _Recomputed((step,), explanation + ".")
+    size = np.abs(x * scale) + np.abs(offset)
+    return _Recomputed((step,), explanation + ".", magnitude=size, magnitude_rule="|x·scale| + |offset|")
 
 
 def _span(index: str, stride: int, size: int) -> str:
@@ -363,7 +423,11 @@ def _conv2d(layer: keras.layers.Conv2D, x: np.ndarray) -> _Recomputed:
         padding = (_same_padding(kh, sh, x.shape[0]), _same_padding(kw, sw, x.shape[1]))
     window = Window((kh, kw), (sh, sw), padding)
     # windows: (out_h, out_w, channels, kh, kw); kernel: (kh, kw, channels, filters).
-    z = np.einsum("ijcuv,uvcf->ijf", _windows(x, window), w.astype(np.float64))
+    windows = _windows(x, window)
+    z = np.einsum("ijcuv,uvcf->ijf", windows, w.astype(np.float64))
+    size = np.einsum("ijcuv,uvcf->ijf", np.abs(windows), np.abs(w.astype(np.float64)))
+    if b is not None:
+        size = size + np.abs(b.astype(np.float64))
     source = "x_padded" if layer.padding == "same" else "x"
     label = f"z[i, j, f] = ({source}[{_span('i', sh, kh)}, {_span('j', sw, kw)}, :] * W[:, :, :, f]).sum()"
     if b is not None:
@@ -384,7 +448,10 @@ def _conv2d(layer: keras.layers.Conv2D, x: np.ndarray) -> _Recomputed:
         f"at every position it multiplies the window by the kernel, adds it all up{' and its bias' if b is not None else ''}"
         f"{', then the activation ' + _ACTIVATION_WORDS[act] if act != 'linear' else ''}. {pad_words}"
     )
-    return _Recomputed(tuple(steps), explanation, act, w, b, window)
+    size, rule = _summed_size(
+        act, size, "Σ|window × kernel| + |b|" if b is not None else "Σ|window × kernel|", z, steps[-1].value
+    )
+    return _Recomputed(tuple(steps), explanation, act, w, b, window, magnitude=size, magnitude_rule=rule)
 
 
 def _max_pooling(layer: keras.layers.MaxPooling2D, x: np.ndarray) -> _Recomputed:
@@ -420,7 +487,14 @@ def _batch_normalization(layer: keras.layers.BatchNormalization, x: np.ndarray) 
         "variance it averaged over the training batches, then scales it by γ and shifts it by β (both learned)."
     )
     parameters = {"gamma": gamma, "beta": beta, "moving_mean": mean, "moving_variance": var}
-    return _Recomputed((step,), explanation, parameters=parameters)
+    size = (np.abs(x) + np.abs(mean)) * np.abs(gamma) / np.sqrt(var + eps) + np.abs(beta)
+    return _Recomputed(
+        (step,),
+        explanation,
+        parameters=parameters,
+        magnitude=size,
+        magnitude_rule="(|x| + |mean|)·|γ|/√(var + ε) + |β|",
+    )
 
 
 def _reshape(layer: keras.layers.Reshape, x: np.ndarray) -> _Recomputed:
@@ -531,6 +605,8 @@ def layer_trace(model: keras.Model, x: np.ndarray) -> list[LayerStep]:
                 explanation=done.explanation,
                 window=done.window,
                 parameters=done.parameters,
+                magnitude=done.magnitude,
+                magnitude_rule=done.magnitude_rule,
             )
         )
         values = keras_output
