@@ -18,6 +18,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlencode, urlparse
 
 import pytest
 from browsing import SERVER_START_S, headless_chromium, playwright_api
@@ -54,7 +55,15 @@ def _serve(script: str, log_name: str):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "tests")])}
     log = open(ARTIFACTS / log_name, "w")  # noqa: SIM115 - closed with the server
     server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", script, f"--server.port={port}", "--server.address=127.0.0.1"],
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            script,
+            f"--server.port={port}",
+            "--server.address=127.0.0.1",
+        ],
         cwd=REPO,
         env=env,
         stdout=log,
@@ -83,12 +92,15 @@ def _evil_requests(page) -> list[str]:
     """Every request the page makes to the hostile host is recorded (and aborted) in the list returned."""
     seen: list[str] = []
 
+    def evil(url: str) -> bool:
+        return (urlparse(url).hostname or "").endswith(EVIL)
+
     def refuse(route):
         seen.append(route.request.url)
         route.abort()
 
-    page.route(f"**/*{EVIL}*/**", refuse)
-    page.on("request", lambda request: EVIL in request.url and seen.append(request.url))
+    page.route(evil, refuse)
+    page.on("request", lambda request: evil(request.url) and seen.append(request.url))
     return seen
 
 
@@ -99,7 +111,9 @@ def _screenshot(page, name: str) -> None:
                ...[...document.querySelectorAll('[data-testid="stMain"], [data-testid="stAppViewContainer"],'
                    + ' [data-testid="stMainBlockContainer"]')].map(e => e.scrollHeight))"""
     )
-    page.set_viewport_size({"width": size["width"], "height": max(size["height"], min(int(height) + 40, 12_000))})
+    page.set_viewport_size(
+        {"width": size["width"], "height": max(size["height"], min(int(height) + 40, 12_000))}
+    )
     try:
         page.wait_for_timeout(300)
         page.screenshot(path=str(ARTIFACTS / name), full_page=True)
@@ -129,7 +143,9 @@ def test_plain_text_is_shown_as_itself_in_every_markdown_element(browser):
         for i, payload in enumerate(PAYLOADS):
             probe = page.locator(f".st-key-probe-{i}")
             want = shown_as(payload)
-            rendered = probe.locator(f'[data-testid="stMarkdownContainer"] :is({MARKUP})').evaluate_all(
+            rendered = probe.locator(
+                f'[data-testid="stMarkdownContainer"] :is({MARKUP})'
+            ).evaluate_all(
                 "es => es.filter(e => !e.closest('summary')).map(e => e.outerHTML)"  # not the expander's arrow
             )
             if rendered:
@@ -141,6 +157,134 @@ def test_plain_text_is_shown_as_itself_in_every_markdown_element(browser):
         assert not problems, "\n".join(problems)
         assert not requests, f"the page fetched {requests}"
         expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+    finally:
+        page.close()
+        _stop(server, log)
+
+
+# The app itself, opened by a hostile link and fed a hostile CSV.
+from test_browser import TRAIN_MS, _choose, _go, _type_number, _wait_idle  # noqa: E402
+
+PHISH = f"[Session expired, log in](http://{EVIL}/x) :red[**ALERT**] ![x](http://{EVIL}/p.png)"
+# Query values (no "_" or "~": those separate a link's layer fields and layers).
+LINK_VALUES = {
+    "layers": "Dense_8_:red[**ALERT**]~Dense_1_sigmoid",
+    "loss": PHISH,  # long values are shortened in the message
+    "optimizer": f"<a href='http://{EVIL}/o'>adam</a>",
+    "points": f"[in](http://{EVIL})",
+    "val": f"![x](http://{EVIL}/p)",
+    "lr": f"www.{EVIL}",
+    "epochs": f"mail student@{EVIL}",
+    "batch": f"http://{EVIL}/b",
+    "noise": ":material/warning: :streamlit:",
+}
+# Header names, class names and a file name a student could upload.
+CSV_FEATURES = (PHISH, f"www.{EVIL}/f", f"<img src='http://{EVIL}/c.png'> student@{EVIL}")
+CSV_TARGET = f":blue[target] ![t](http://{EVIL}/t.png)"
+CSV_CLASSES = (f"http://{EVIL}/a", f"![c](http://{EVIL}/c.png)", f":red[**ALERT**] x@{EVIL}")
+CSV_NAME = f"[data](http://{EVIL}/f).csv"
+HOSTILE_CASES = len(LINK_VALUES) + len(CSV_FEATURES) + 1 + len(CSV_CLASSES) + 1
+
+
+def _hostile_csv() -> bytes:
+    """60 rows, three features, three well separated classes; every name in it hostile."""
+
+    def quoted(text: str) -> str:
+        return '"' + text.replace('"', '""') + '"'
+
+    lines = [",".join(quoted(name) for name in (*CSV_FEATURES, CSV_TARGET))]
+    for row in range(60):
+        k = row % 3
+        values = (k * 3 + (row % 7) / 7, (row % 5) / 5 - k, k + (row % 4) / 4)
+        lines.append(",".join([*(f"{v:.3f}" for v in values), quoted(CSV_CLASSES[k])]))
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _nothing_made_of_it(page, requests: list[str], where: str) -> None:
+    """No link or image to the hostile host, no request to it, no Streamlit colour, badge, icon or
+    emoji inside Markdown, no exception box: anywhere on the page."""
+    _wait_idle(page)
+    found = page.evaluate(
+        """evil => {
+            const made = [...document.querySelectorAll(
+                `[href*="${evil}"], [src*="${evil}"], [*|href*="${evil}"],
+                 [data-testid="stMarkdownContainer"] :is(img, [class*="stMarkdownColored"], .stMarkdownBadge,
+                 [data-testid="stIconMaterial"], [data-testid="stIconEmoji"])`)];
+            return made.filter(e => !e.closest('summary')).map(e => e.outerHTML.slice(0, 200));
+        }""",
+        EVIL,
+    )
+    assert not found, f"{where}: rendered {found}"
+    assert not requests, f"{where}: the page fetched {requests}"
+    assert page.locator('[data-testid="stException"]').count() == 0, f"{where}: an exception box"
+
+
+def _shown(page) -> str:
+    return shown_as(page.locator('[data-testid="stMain"]').inner_text().replace(JOINER, ""))
+
+
+def test_every_page_shows_hostile_names_from_a_link_and_a_csv_as_text(browser):
+    server, url, log = _serve("app.py", "app-server.log")
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(STEP_MS)
+    main = page.locator('[data-testid="stMain"]')
+    step = "link"
+    try:
+        requests = _evil_requests(page)
+        # The link: every rejected value is named, as text.
+        page.goto(f"{url}/build?dataset=moons&{urlencode(LINK_VALUES)}")
+        expect(page.get_by_role("heading", name="Build")).to_be_visible(timeout=STEP_MS)
+        _wait_idle(page)
+        shown = _shown(page)
+        for value in LINK_VALUES.values():  # long values are shortened in the message
+            assert shown_as(value)[:20] in shown, f"the rejected {value!r} is not named as text"
+        assert ":red[**ALERT**]" in shown, "the directive is not shown as text"
+        _nothing_made_of_it(page, requests, "Build after the link")
+        _screenshot(page, "01-build-after-link.png")
+
+        step = "csv"
+        _go(page, "1 · Data")
+        _choose(page, "Dataset", "Your own CSV file")
+        page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(
+            {"name": CSV_NAME, "mimeType": "text/csv", "buffer": _hostile_csv()}
+        )
+        expect(main.get_by_text("3 classes", exact=True)).to_be_visible(timeout=STEP_MS)
+        _wait_idle(page)
+        _nothing_made_of_it(page, requests, "Data")
+        _screenshot(page, "02-data-csv.png")
+
+        step = "build"
+        _go(page, "2 · Build")
+        expect(main.get_by_text("Ready to train.")).to_be_visible(timeout=STEP_MS)
+        assert shown_as(CSV_NAME) in _shown(page)
+        _nothing_made_of_it(page, requests, "Build")
+
+        step = "train"
+        _go(page, "3 · Train")
+        train_button = main.get_by_role("button", name="Train", exact=True)
+        expect(train_button).to_be_visible(timeout=TRAIN_MS)
+        _wait_idle(page, TRAIN_MS)
+        _type_number(page, "Epochs", 2)
+        _wait_idle(page)
+        train_button.click()
+        expect(main.get_by_text("What each neuron responds to", exact=False)).to_be_visible(timeout=TRAIN_MS)
+        _wait_idle(page, TRAIN_MS)
+        shown = _shown(page)
+        assert shown_as(CSV_FEATURES[0]) in shown and ":red[**ALERT**]" in shown
+        _nothing_made_of_it(page, requests, "Train and its look back")
+        _screenshot(page, "03-train-look-back.png")
+
+        for step, title in (("evaluate", "4 · Evaluate"), ("inspect", "5 · Inspect")):
+            _go(page, title)
+            expect(page.get_by_role("heading", name=title.split(" · ")[1])).to_be_visible(timeout=TRAIN_MS)
+            _wait_idle(page, TRAIN_MS)
+            page.wait_for_timeout(500)
+            _nothing_made_of_it(page, requests, title)
+            _screenshot(page, f"0{4 if step == 'evaluate' else 5}-{step}.png")
+        assert any(shown_as(name) in _shown(page) for name in CSV_CLASSES), "Inspect names no class as text"
+    except BaseException:
+        _screenshot(page, f"failure-during-{step}.png")
+        raise
     finally:
         page.close()
         _stop(server, log)
