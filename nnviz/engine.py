@@ -251,6 +251,11 @@ class Trainer:
 class TrainingQueue:
     """Lets at most ``capacity`` runs train at once in this process; the others wait, first come first served.
 
+    A place is taken by a ticket: a :class:`TrainingJob`, or a :class:`QueueTicket` for other heavy
+    work (computing the predictions of the test rows). A ticket's ``owner`` (hashable, e.g. a session
+    id; None for none) holds at most one slot at a time: while its other work runs, its ticket lets
+    the ones behind it pass.
+
     Waiting costs nothing: a waiting run sleeps until the line moves or it is woken (:meth:`wake`),
     and each waiting ticket that has a ``queue_moved()`` method is told when its place changes.
 
@@ -265,6 +270,7 @@ class TrainingQueue:
         self._changed = threading.Condition()
         self._training = 0
         self._waiting: list[object] = []
+        self._active: dict[int, object] = {}  # id(ticket) -> owner, of the tickets let through
 
     def wait_for_turn(
         self, ticket: object, *, give_up: Callable[[], bool], recheck_s: float | None = None
@@ -272,30 +278,83 @@ class TrainingQueue:
         """Block until ``ticket`` may train; False if ``give_up()`` turned true while it waited.
 
         ``give_up`` is asked again whenever the line moves, :meth:`wake` is called, or (if given)
-        every ``recheck_s`` seconds.
+        every ``recheck_s`` seconds. Once let through, the ticket must call :meth:`done`.
         """
         with self._changed:
             self._waiting.append(ticket)
             try:
-                while self._waiting[0] is not ticket or self._training >= self.capacity:
+                # give_up is asked under the lock, so a wake() between asking and waiting is not lost.
+                while not self._may_go(ticket):
                     if give_up():
                         return False
                     self._changed.wait(recheck_s)
-                self._training += 1
+                self._let_through(ticket)
                 return True
             finally:
-                self._waiting.remove(ticket)
+                if ticket in self._waiting:
+                    self._waiting.remove(ticket)
                 self._line_moved()
+
+    def join(self, ticket: object) -> None:
+        """Put ``ticket`` at the end of the line (then :meth:`admit` it, or :meth:`leave`)."""
+        with self._changed:
+            self._waiting.append(ticket)
+            self._line_moved()
+
+    def admit(self, ticket: object, *, timeout: float | None = None) -> bool:
+        """Wait up to ``timeout`` seconds (None: until the line moves) for ``ticket``'s turn; True when
+        it was let through (it then holds a slot until :meth:`done`)."""
+        with self._changed:
+            if ticket not in self._waiting:
+                raise ValueError("This ticket is not in the queue; join() it first.")
+            if not self._may_go(ticket):
+                self._changed.wait(timeout)
+                if not self._may_go(ticket):
+                    return False
+            self._waiting.remove(ticket)
+            self._let_through(ticket)
+            self._line_moved()
+            return True
+
+    def _let_through(self, ticket: object) -> None:
+        self._active[id(ticket)] = getattr(ticket, "owner", None)
+        self._training += 1
+
+    def leave(self, ticket: object) -> None:
+        """``ticket`` gives up: it leaves the line, or frees its slot if it was let through."""
+        if not self._leave_line(ticket):
+            self.done(ticket)
+
+    def _leave_line(self, ticket: object) -> bool:
+        with self._changed:
+            if ticket not in self._waiting:
+                return False
+            self._waiting.remove(ticket)
+            self._line_moved()
+            return True
+
+    def _may_go(self, ticket: object) -> bool:
+        """Whether ``ticket`` is the first waiting ticket whose owner holds no slot, and one is free."""
+        if self._training >= self.capacity:
+            return False
+        busy = {owner for owner in self._active.values() if owner is not None}
+        for waiting in self._waiting:
+            owner = getattr(waiting, "owner", None)
+            if owner is None or owner not in busy:
+                return waiting is ticket
+        return False
 
     def wake(self) -> None:
         """Make every waiting run ask its ``give_up`` again (e.g. after a pause was requested)."""
         with self._changed:
             self._changed.notify_all()
 
-    def done(self) -> None:
+    def done(self, ticket: object | None = None) -> None:
         """A run that was let through has ended: the next in line may train."""
         with self._changed:
             self._training -= 1
+            if ticket is not None:
+                self._active.pop(id(ticket), None)
             self._line_moved()
 
     def _line_moved(self) -> None:
@@ -312,8 +371,68 @@ class TrainingQueue:
 
     @property
     def training(self) -> int:
-        """Runs training right now."""
+        """Runs training (or other work holding a slot) right now."""
         return self._training
+
+
+class QueueTicket:
+    """A place in a :class:`TrainingQueue` for work that is not a training run.
+
+    Args:
+        owner: who asks (e.g. the browser session); an owner holds at most one slot at a time.
+    """
+
+    def __init__(self, owner: object | None = None):
+        self.owner = owner
+
+
+def outputs_in_turn(
+    model: keras.Model,
+    X: np.ndarray,
+    *,
+    queue: TrainingQueue,
+    owner: object | None = None,
+    rows_per_chunk: int = 256,
+    give_up: Callable[[], bool] = lambda: False,
+    on_wait: Callable[[int], None] | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+    wait_s: float = 0.25,
+) -> np.ndarray | None:
+    """The model's outputs for ``X``, computed when ``queue`` has a free slot (as a training run is).
+
+    Args:
+        rows_per_chunk: rows computed in one call, between two progress reports.
+        give_up: asked while waiting (every ``wait_s``) and after each chunk; True abandons the work.
+        on_wait: told the ticket's place in line (1 = next) while it waits, in the calling thread.
+        on_progress: told ``(rows done, rows)`` after each chunk, in the calling thread.
+
+    Returns:
+        The outputs, shape ``(n, n_outputs)``, or None when ``give_up()`` turned true first.
+    """
+    from nnviz import predict
+
+    if rows_per_chunk < 1:
+        raise ValueError(f"rows_per_chunk={rows_per_chunk} must be at least 1, e.g. 256.")
+    ticket = QueueTicket(owner)
+    queue.join(ticket)
+    try:
+        while not queue.admit(ticket, timeout=wait_s):
+            if on_wait is not None:
+                on_wait(queue.position(ticket))
+            if give_up():
+                return None
+        chunks = []
+        for start in range(0, len(X), rows_per_chunk):
+            chunks.append(predict.network_outputs(model, X[start : start + rows_per_chunk]))
+            if on_progress is not None:
+                on_progress(min(start + rows_per_chunk, len(X)), len(X))
+            if give_up():
+                return None
+        if not chunks:
+            return predict.network_outputs(model, X)
+        return np.concatenate(chunks)
+    finally:
+        queue.leave(ticket)
 
 
 @dataclass(frozen=True)
@@ -386,6 +505,7 @@ class TrainingJob:
             (state ``"queued"``) until it may train.
         snapshots: a :class:`~nnviz.snapshots.WeightHistory` that receives the weights after each
             epoch (numbered as the history counts them), for replaying the run later.
+        owner: who runs it (e.g. the browser session): the queue gives an owner one slot at a time.
     """
 
     def __init__(
@@ -398,8 +518,10 @@ class TrainingJob:
         idle_pause_s: float | None = None,
         queue: TrainingQueue | None = None,
         snapshots: WeightHistory | None = None,
+        owner: object | None = None,
     ):
         self.trainer, self.history, self.queue, self.snapshots = trainer, history, queue, snapshots
+        self.owner = owner
         self.renderer, self.render_interval_s, self.idle_pause_s = renderer, render_interval_s, idle_pause_s
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
@@ -535,7 +657,7 @@ class TrainingJob:
                     )
                 finally:
                     if self.queue is not None:
-                        self.queue.done()
+                        self.queue.done(self)
                 self._render(force=True)
                 end_state, message = self._end_state()
         except Exception as err:  # noqa: BLE001 - reported to the user instead of killing the thread silently

@@ -9,7 +9,15 @@ import pytest
 
 from nnviz.build import build_model
 from nnviz.datasets import load_iris_data, load_two_moons
-from nnviz.engine import EpochReport, Trainer, TrainingJob, TrainingQueue, epoch_order
+from nnviz.engine import (
+    EpochReport,
+    QueueTicket,
+    Trainer,
+    TrainingJob,
+    TrainingQueue,
+    epoch_order,
+    outputs_in_turn,
+)
 from nnviz.spec import LayerSpec, ModelSpec
 
 MOONS_SPEC = ModelSpec(
@@ -481,3 +489,140 @@ def test_a_queued_run_sleeps_until_the_line_moves_instead_of_polling(moons):
     blocker.join(60)
     waiting.join(60)
     assert waiting.progress().state == "finished" and len(waiting.history) == 3
+
+
+# Heavy predictions (Evaluate, Inspect) take a slot of the same queue as training runs.
+
+
+def _until(condition, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.005)
+
+
+class _Evaluation(threading.Thread):
+    """``outputs_in_turn`` in a thread, recording the places in line it was told and when it started."""
+
+    def __init__(self, model, X, queue, **kwargs):
+        super().__init__(daemon=True)
+        self.model, self.X, self.queue, self.kwargs = model, X, queue, kwargs
+        self.places: list[int] = []
+        self.started = threading.Event()
+        self.result = None
+
+    def run(self):
+        self.result = outputs_in_turn(
+            self.model,
+            self.X,
+            queue=self.queue,
+            on_wait=self.places.append,
+            on_progress=lambda done, total: self.started.set(),
+            wait_s=0.02,
+            **self.kwargs,
+        )
+
+
+def test_an_evaluation_waits_behind_a_queued_training_and_is_shown_its_place(moons):
+    queue = TrainingQueue(1)
+    blocker, training = _job(moons, queue=queue), _job(moons, queue=queue)
+    blocker.start(1000)
+    _until(lambda: blocker.progress().state == "running")
+    training.start(3)
+    _until(lambda: queue.position(training) == 1)
+    model = build_model(MOONS_SPEC, seed=1)
+    evaluation = _Evaluation(model, moons.X_test, queue)
+    evaluation.start()
+    _until(lambda: evaluation.places)
+    assert evaluation.places[0] == 2 and not evaluation.started.is_set()  # a training run is ahead
+    blocker.stop()
+    evaluation.started.wait(60)
+    assert len(training.history) == 3  # the training ahead had its turn first, and finished
+    evaluation.join(30)
+    assert 1 in evaluation.places and evaluation.places == sorted(evaluation.places, reverse=True)
+    np.testing.assert_allclose(evaluation.result, model(moons.X_test, training=False).numpy(), rtol=1e-6)
+    assert queue.training == 0 and queue.position(evaluation) == 0
+
+
+def test_a_training_queued_behind_an_evaluation_waits_for_it(moons):
+    queue = TrainingQueue(1)
+    holder = QueueTicket("someone")
+    queue.join(holder)
+    assert queue.admit(holder, timeout=0)
+    model = build_model(MOONS_SPEC, seed=1)
+    evaluation = _Evaluation(model, moons.X_test, queue)
+    evaluation.start()
+    _until(lambda: evaluation.places)
+    training = _job(moons, queue=queue)
+    training.start(2)
+    _until(lambda: training.progress().queue_position == 2)  # behind the evaluation
+    queue.leave(holder)
+    evaluation.join(30)
+    assert evaluation.result is not None
+    training.join(60)
+    assert training.progress().state == "finished" and queue.training == 0
+
+
+def test_a_session_holds_one_slot_at_a_time_and_lets_others_pass(moons):
+    queue = TrainingQueue(2)
+    mine = _job(moons, queue=queue, owner="session-a")
+    mine.start(1000)
+    _until(lambda: mine.progress().state == "running")
+    model = build_model(MOONS_SPEC, seed=1)
+    my_evaluation = _Evaluation(model, moons.X_test, queue, owner="session-a")
+    my_evaluation.start()
+    _until(lambda: my_evaluation.places)
+    assert not my_evaluation.started.is_set() and queue.training == 1  # a slot is free, but not for it
+    theirs = _Evaluation(model, moons.X_test, queue, owner="session-b")
+    theirs.start()
+    theirs.join(30)  # passed the waiting ticket of the busy session
+    assert theirs.result is not None and not my_evaluation.started.is_set()
+    mine.stop()
+    my_evaluation.join(30)
+    assert my_evaluation.result is not None and queue.training == 0
+
+
+def test_an_evaluation_that_gives_up_leaves_the_line_or_frees_its_slot(moons):
+    queue = TrainingQueue(1)
+    holder = QueueTicket()
+    queue.join(holder)
+    assert queue.admit(holder, timeout=0)
+    model = build_model(MOONS_SPEC, seed=1)
+    asked = threading.Event()
+    waiting = _Evaluation(model, moons.X_test, queue, give_up=lambda: asked.is_set())
+    waiting.start()
+    _until(lambda: waiting.places)
+    asked.set()
+    waiting.join(10)
+    assert waiting.result is None and queue.training == 1 and queue.position(waiting) == 0
+    queue.leave(holder)
+    assert queue.training == 0
+    chunks = []
+    stopped = outputs_in_turn(
+        model,
+        moons.X_test,
+        queue=queue,
+        rows_per_chunk=7,
+        on_progress=lambda done, total: chunks.append((done, total)),
+        give_up=lambda: len(chunks) == 2,  # the user clicked during the second chunk
+    )
+    assert stopped is None and chunks == [(7, 40), (14, 40)] and queue.training == 0  # 40 test rows
+
+
+def test_outputs_in_turn_are_the_models_outputs_chunk_by_chunk(moons):
+    model = build_model(MOONS_SPEC, seed=2)
+    reports = []
+    outputs = outputs_in_turn(
+        model,
+        moons.X_test,
+        queue=TrainingQueue(1),
+        rows_per_chunk=16,
+        on_progress=lambda done, total: reports.append(done),
+    )
+    np.testing.assert_allclose(outputs, model(moons.X_test, training=False).numpy(), rtol=1e-6)
+    assert reports == [16, 32, 40]  # 40 test rows
+    assert outputs_in_turn(model, moons.X_test[:0], queue=TrainingQueue(1)).shape == (0, 1)
+    with pytest.raises(ValueError, match="rows_per_chunk=0"):
+        outputs_in_turn(model, moons.X_test, queue=TrainingQueue(1), rows_per_chunk=0)
+    with pytest.raises(ValueError, match="join"):
+        TrainingQueue(1).admit(QueueTicket(), timeout=0)
