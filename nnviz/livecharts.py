@@ -9,7 +9,8 @@ stays fixed for the whole run.
 
 :func:`history_panel` is one panel of the loss chart (loss, or the metric), :func:`boundary_chart`
 the decision boundary (class colours blended by probability on a coarse grid, data points on top),
-:func:`regression_chart` predicted against actual values.
+:func:`probability_chart` its 1-D form (one feature: each class's probability against it, the data
+as a strip), :func:`regression_chart` predicted against actual values.
 """
 
 from __future__ import annotations
@@ -143,17 +144,20 @@ def boundary_chart(
     class_names: Sequence[str],
     note: str | None = None,
 ) -> dict:
-    """The predicted class over the plane of two features, with the data points on top.
+    """The predicted class over the view's plane, with the data points on top; over a line (one
+    feature), see :func:`probability_chart`.
 
     Each cell has the colour of its most likely class, strong where the network is sure and fading
     to white where the classes are even, so the boundary shows as a soft band. The grid is thinned
     to about ``BOUNDARY_CELLS`` cells per axis, sent as small whole numbers (cell column and row,
-    class) and a confidence: the browser places the cells.
+    class) and a confidence: the browser places the cells. The axes are two features or the first
+    two principal components (the data points projected onto them).
 
     Returns:
         A Vega-Lite spec with datasets ``cells`` (i, j, class, sure) and ``points`` (x, y, class).
     """
-    i, j = grid.features
+    if grid.ys is None:
+        return probability_chart(grid, X, y, feature_names=feature_names, class_names=class_names, note=note)
     every = max(1, len(grid.xs) // BOUNDARY_CELLS)
     xs, ys, probabilities = grid.xs[::every], grid.ys[::every], grid.probabilities[::every, ::every]
     k = probabilities.shape[-1]
@@ -170,20 +174,22 @@ def boundary_chart(
             "sure": np.round(sure.ravel(), 2).astype(np.float32),
         }
     )
-    points = pd.DataFrame({"x": X[:, i], "y": X[:, j], "class": [names[c] for c in y]})
+    placed = grid.grid.project(X)
+    points = pd.DataFrame({"x": placed[:, 0], "y": placed[:, 1], "class": [names[c] for c in y]})
+    x_title, y_title = grid.grid.axis_titles(feature_names)
     dx, dy = float(xs[1] - xs[0]), float(ys[1] - ys[0])
     x0, y0 = float(xs[0]), float(ys[0])
     x_axis = {
         "type": "quantitative",
-        "title": str(feature_names[i]),
+        "title": x_title,
         "scale": {"domain": [x0, float(xs[-1]) + dx], "nice": False},
     }
     y_axis = {
         "type": "quantitative",
-        "title": str(feature_names[j]),
+        "title": y_title,
         "scale": {"domain": [y0, float(ys[-1]) + dy], "nice": False},
     }
-    colours = [CLASS_COLORS[c % len(CLASS_COLORS)] for c in range(len(names))]
+    colours = _class_colours(len(names))
     size = 110 if PROJECTOR.get() else 45
     return {
         "datasets": {"cells": cells, "points": points},
@@ -212,19 +218,77 @@ def boundary_chart(
                     "opacity": {"field": "strength", "type": "quantitative", "scale": None},
                 },
             },
+            _points_layer(names, x_axis, y_axis, size),
+        ],
+        **({"title": {"text": "", "subtitle": note}} if note else {}),
+        "width": "container",
+        **_config(420),
+    }
+
+
+PROBABILITY_POINTS = 150  # per line: the 1-D view's curves are thinned to about this many points
+_STRIP = 0.07  # height of each class's row of data points below the probability axis
+
+
+def probability_chart(
+    grid: BoundaryGrid,
+    X: np.ndarray,
+    y: np.ndarray,
+    *,
+    feature_names: Sequence[str],
+    class_names: Sequence[str],
+    note: str | None = None,
+) -> dict:
+    """The 1-D view: each class's probability against the one feature on the axis, one line per
+    class, with the data points as a strip below it (a row per class, in the class's colour).
+
+    Returns:
+        A Vega-Lite spec with datasets ``curves`` (x, class, p) and ``points`` (x, y, class); the
+        spec (axes, colours, rows) is the same whatever the probabilities.
+    """
+    every = max(1, len(grid.xs) // PROBABILITY_POINTS)
+    xs, probabilities = grid.xs[::every], grid.probabilities[::every]
+    names = [str(name) for name in class_names]
+    k = len(names)
+    curves = pd.DataFrame(
+        {
+            "x": np.repeat(xs.astype(np.float64), k),
+            "class": np.tile(np.array(names, dtype=object), len(xs)),
+            "p": probabilities[:, :k].astype(np.float64).ravel(),
+        }
+    ).astype({"x": "float64", "class": "str", "p": "float64"})
+    placed = grid.grid.project(X)[:, 0]
+    labels = np.asarray(y, dtype=int)
+    points = pd.DataFrame(
+        {
+            "x": placed.astype(np.float64),
+            "y": -_STRIP * (labels + 0.5),  # class c's row lies between -(c+1) and -c strips
+            "class": [names[c] for c in labels],
+        }
+    )
+    [x_title] = grid.grid.axis_titles(feature_names)
+    x_axis = {
+        "type": "quantitative",
+        "title": x_title,
+        "scale": {"domain": [float(xs[0]), float(xs[-1])], "nice": False},
+    }
+    y_axis = {
+        "type": "quantitative",
+        "title": "probability (data points below)",
+        "scale": {"domain": [-_STRIP * k, 1.02], "nice": False},
+        "axis": {"values": [0, 0.25, 0.5, 0.75, 1]},
+    }
+    colours = _class_colours(k)
+    size = 80 if PROJECTOR.get() else 30
+    return {
+        "datasets": {"curves": curves, "points": points},
+        "layer": [
             {
-                "data": {"name": "points"},
-                "mark": {
-                    "type": "circle",
-                    "size": size,
-                    "opacity": 1,
-                    "stroke": "white",
-                    "strokeWidth": 1,
-                    "clip": True,
-                },
+                "data": {"name": "curves"},
+                "mark": {"type": "line", "strokeWidth": 5 if PROJECTOR.get() else 3, "clip": True},
                 "encoding": {
                     "x": {"field": "x", **x_axis},
-                    "y": {"field": "y", **y_axis},
+                    "y": {"field": "p", **y_axis},
                     "color": {
                         "field": "class",
                         "type": "nominal",
@@ -233,10 +297,40 @@ def boundary_chart(
                     },
                 },
             },
+            _points_layer(names, x_axis, y_axis, size),
         ],
         **({"title": {"text": "", "subtitle": note}} if note else {}),
         "width": "container",
         **_config(420),
+    }
+
+
+def _class_colours(count: int) -> list[str]:
+    return [CLASS_COLORS[c % len(CLASS_COLORS)] for c in range(count)]
+
+
+def _points_layer(names: list[str], x_axis: dict, y_axis: dict, size: int) -> dict:
+    """The data points, coloured by their class (the legend)."""
+    return {
+        "data": {"name": "points"},
+        "mark": {
+            "type": "circle",
+            "size": size,
+            "opacity": 1,
+            "stroke": "white",
+            "strokeWidth": 1,
+            "clip": True,
+        },
+        "encoding": {
+            "x": {"field": "x", **x_axis},
+            "y": {"field": "y", **y_axis},
+            "color": {
+                "field": "class",
+                "type": "nominal",
+                "title": None,
+                "scale": {"domain": names, "range": _class_colours(len(names))},
+            },
+        },
     }
 
 

@@ -12,6 +12,8 @@ import math
 import os
 from dataclasses import asdict, dataclass
 
+from nnviz.words import plural
+
 LAYER_KINDS = (
     "Dense",
     "Activation",
@@ -497,7 +499,7 @@ def _layer_output(layer: LayerSpec, shape: tuple[int, ...]) -> tuple[tuple[int, 
     if layer.kind == "Dense":
         fan_in = shape[-1]
         params = fan_in * layer.units + layer.units
-        explanation = f"{fan_in} inputs × {layer.units} units + {layer.units} biases = {params:,}"
+        explanation = f"{plural(fan_in, 'input')} × {plural(layer.units, 'unit')} + {plural(layer.units, 'bias')} = {params:,}"
         if len(shape) > 1:
             explanation += f" (the same weights are applied along the last axis of {_shape_text(shape)})"
         return shape[:-1] + (layer.units,), params, 0, explanation
@@ -505,6 +507,13 @@ def _layer_output(layer: LayerSpec, shape: tuple[int, ...]) -> tuple[tuple[int, 
         flat = math.prod(shape)
         return (flat,), 0, 0, f"no weights: reshapes {_shape_text(shape)} into one vector of {flat:,}"
     if layer.kind == "Activation":
+        if layer.activation == "softmax":  # not value by value: each value depends on all the others
+            return (
+                shape,
+                0,
+                0,
+                f"no weights: softmax over the last axis turns its {plural(shape[-1], 'value')} into probabilities summing to 1",
+            )
         return shape, 0, 0, f"no weights: applies {layer.activation} to each value"
     if layer.kind == "Dropout":
         return (
@@ -533,7 +542,7 @@ def _layer_output(layer: LayerSpec, shape: tuple[int, ...]) -> tuple[tuple[int, 
     if layer.kind == "BatchNormalization":
         channels = shape[-1]
         explanation = (
-            f"4 × {channels} channels = {4 * channels:,}: γ and β ({2 * channels:,}) are trained; the moving "
+            f"4 × {plural(channels, 'channel')} = {4 * channels:,}: γ and β ({2 * channels:,}) are trained; the moving "
             f"mean and variance ({2 * channels:,}) are averaged over batches, not trained"
         )
         return shape, 4 * channels, 2 * channels, explanation
@@ -571,8 +580,8 @@ def _layer_output(layer: LayerSpec, shape: tuple[int, ...]) -> tuple[tuple[int, 
     filters = layer.filters
     params = size * size * channels * filters + filters
     explanation = (
-        f"{size}×{size} kernel × {channels} input channel{'s' if channels > 1 else ''} × {filters} filters "
-        f"+ {filters} biases = {params:,} (the same kernels slide over every position)"
+        f"{size}×{size} kernel × {plural(channels, 'input channel')} × {plural(filters, 'filter')} "
+        f"+ {plural(filters, 'bias')} = {params:,} (the same kernels slide over every position)"
     )
     return (out_height, out_width, filters), params, 0, explanation
 

@@ -7,7 +7,7 @@ from nnviz.ui import replay, state
 from nnviz.ui.files import model_downloads_and_weights
 from nnviz.ui.page import trainable_spec, workspace_page
 from nnviz.ui.runtime import run_through_the_router
-from nnviz.ui.widgets import plain, state_widget
+from nnviz.ui.widgets import boundary_axes, plain, state_widget
 
 run_through_the_router()
 
@@ -51,30 +51,7 @@ state_widget(
     "to watch for overfitting.",
 )
 
-features = None
-if dataset.class_names and not dataset.is_image:
-    names = list(dataset.feature_names)
-    features = (0, 1)
-    if len(names) > 2:
-        x_col, y_col = st.columns(2)
-        features = (
-            x_col.selectbox(
-                "Boundary: horizontal feature",
-                range(len(names)),
-                format_func=names.__getitem__,
-                key=f"train.{dataset.key}.x",
-            ),
-            y_col.selectbox(
-                "Boundary: vertical feature",
-                range(len(names)),
-                index=1,
-                format_func=names.__getitem__,
-                key=f"train.{dataset.key}.y",
-            ),
-        )
-        if features[0] == features[1]:
-            st.warning("Pick two different features to see the boundary.")
-            features = None
+features = boundary_axes(dataset)
 
 job = training.training_job(ws, dataset)
 job.renderer = training.renderer_for(dataset, spec, features)

@@ -7,8 +7,14 @@ import numpy as np
 import pandas as pd
 
 from nnviz import livecharts
-from nnviz.boundary import BoundaryGrid
+from nnviz.boundary import PCA_PLANE, BoundaryAxes, BoundaryGrid, InputGrid, decision_boundary
 from nnviz.style import projector_style
+
+
+def _plane(features, xs, ys, probabilities, held) -> BoundaryGrid:
+    """A boundary over two features with the given grid and probabilities (no model needed)."""
+    points = np.zeros((len(xs) * len(ys), 2 + len(held)))
+    return BoundaryGrid(InputGrid(BoundaryAxes(features), (xs, ys), points, held), probabilities)
 
 
 def _spec_without_data(spec: dict) -> str:
@@ -49,7 +55,7 @@ def test_boundary_cells_carry_the_likeliest_class_and_how_sure_it_is():
     probabilities[..., 0] = 1.0
     probabilities[-1, :, :] = [0.0, 1.0]  # the top row is certain of class 1
     probabilities[0, 0] = [0.5, 0.5]  # one cell undecided
-    grid = BoundaryGrid((0, 1), xs, ys, probabilities, {})
+    grid = _plane((0, 1), xs, ys, probabilities, {})
     X = np.array([[0.1, 0.2], [0.5, 1.5], [0.9, 1.9]])
     spec = livecharts.boundary_chart(
         grid, X, np.array([0, 1, 1]), feature_names=("a", "<b>"), class_names=("zero", "one")
@@ -70,7 +76,7 @@ def test_a_finer_grid_is_thinned_for_the_browser_and_changing_probabilities_keep
     for bias in (0.2, 0.8):
         p = np.full((150, 150, 3), (1 - bias) / 2)
         p[..., 0] = bias
-        grid = BoundaryGrid((0, 1), xs, ys, p, {2: 0.5})
+        grid = _plane((0, 1), xs, ys, p, {2: 0.5})
         X = np.zeros((4, 3))
         specs.append(
             livecharts.boundary_chart(grid, X, np.array([0, 1, 2, 0]), feature_names="abc", class_names="xyz")
@@ -94,3 +100,76 @@ def test_projector_style_enlarges_lettering_and_lines():
         projected = livecharts.history_panel([{"loss": 1.0}] * 3, "loss", title="Loss")
     assert projected["config"]["axis"]["labelFontSize"] >= 1.5 * normal["config"]["axis"]["labelFontSize"]
     assert projected["layer"][0]["mark"]["strokeWidth"] >= 5 and projected["height"] > normal["height"]
+
+
+class _Fixed:
+    """A stand-in model whose outputs are a fixed function of the input (for the chart tests)."""
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def __call__(self, X, training=False):
+        return self.fn(np.asarray(X))
+
+
+def _softmax_of(weights):
+    def fn(X):
+        z = X @ weights
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        return (e / e.sum(axis=1, keepdims=True)).astype("float32")
+
+    return fn
+
+
+def test_one_feature_gives_probability_curves_per_class_and_a_strip_of_points():
+    X = np.array([[-2.0], [-1.0], [0.5], [3.0]], dtype=np.float32)
+    y = np.array([0, 0, 1, 2])
+    model = _Fixed(_softmax_of(np.array([[-1.0, 0.0, 1.0]])))
+    grid = decision_boundary(model, X, "sparse_categorical_crossentropy", features=(0,), resolution=300)
+    assert grid.ys is None and grid.probabilities.shape == (300, 3)
+    spec = livecharts.boundary_chart(grid, X, y, feature_names=["dose <mg>"], class_names=("a", "b", "c"))
+    curves: pd.DataFrame = spec["datasets"]["curves"]
+    assert (
+        len(curves) == 3 * len(curves.x.unique()) and len(curves.x.unique()) <= livecharts.PROBABILITY_POINTS
+    )
+    # By hand: at x the probabilities are softmax(-x, 0, x).
+    for _, row in curves.sample(12, random_state=0).iterrows():
+        z = np.array([-row.x, 0.0, row.x])
+        expected = np.exp(z - z.max()) / np.exp(z - z.max()).sum()
+        assert abs(row.p - expected["abc".index(row["class"])]) < 1e-5
+    points = spec["datasets"]["points"]
+    assert points.x.tolist() == X[:, 0].tolist() and points["class"].tolist() == ["a", "a", "b", "c"]
+    assert (points.y < 0).all() and points.y.nunique() == 3  # one row per class, below the probabilities
+    x_axis = spec["layer"][0]["encoding"]["x"]
+    assert (
+        x_axis["title"] == "dose <mg>"
+        and x_axis["scale"]["domain"][0] < -2.0 < 3.0 < x_axis["scale"]["domain"][1]
+    )
+
+
+def test_the_one_feature_chart_keeps_its_spec_while_the_probabilities_change():
+    X = np.linspace(-1, 1, 20, dtype=np.float32)[:, None]
+    y = (X[:, 0] > 0).astype(int)
+    specs = []
+    for w in (0.1, 5.0):
+        model = _Fixed(lambda X, w=w: (1 / (1 + np.exp(-w * X))).astype("float32"))
+        grid = decision_boundary(model, X, "binary_crossentropy", features=BoundaryAxes((0,)))
+        specs.append(livecharts.boundary_chart(grid, X, y, feature_names=["x"], class_names=("no", "yes")))
+    assert _spec_without_data(specs[0]) == _spec_without_data(specs[1])
+    assert not specs[0]["datasets"]["curves"].equals(specs[1]["datasets"]["curves"])
+    assert sorted(specs[0]["datasets"]["curves"]["class"].unique()) == ["no", "yes"]
+
+
+def test_the_pca_plane_places_the_points_on_the_components_and_names_the_axes():
+    rng = np.random.default_rng(0)
+    X = (rng.normal(size=(60, 4)) * [3.0, 1.0, 0.3, 0.1]).astype(np.float32)
+    y = (X[:, 0] > 0).astype(int)
+    model = _Fixed(lambda X: (X[:, :1] > 0).astype("float32"))
+    grid = decision_boundary(model, X, "binary_crossentropy", features=PCA_PLANE, resolution=60)
+    spec = livecharts.boundary_chart(grid, X, y, feature_names="abcd", class_names=("-", "+"))
+    titles = [spec["layer"][0]["encoding"][axis]["title"] for axis in ("x", "y")]
+    assert titles[0].startswith("PC1 (") and titles[1].startswith("PC2 (") and "% of variance" in titles[0]
+    points = spec["datasets"]["points"]
+    centred = X - X.mean(axis=0)
+    np.testing.assert_allclose(np.abs(points.x), np.abs(centred[:, 0]), atol=0.35)  # PC1 ≈ feature a
+    assert np.hypot(points.x, points.y).max() <= np.linalg.norm(centred, axis=1).max() + 1e-4

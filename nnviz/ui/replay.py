@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from nnviz import figures
-from nnviz.boundary import neuron_maps
+from nnviz.boundary import BoundaryAxes, input_grid, neuron_maps
 from nnviz.datasets import Dataset
 from nnviz.diagram import dense_chain, network_picture
 from nnviz.spec import ModelSpec
@@ -64,9 +64,10 @@ def model_at(ws: Workspace, epoch: int):
 
 
 def look_inside(
-    ws: Workspace, dataset: Dataset, spec: ModelSpec, model, epoch: int, features: tuple[int, int] | None
+    ws: Workspace, dataset: Dataset, spec: ModelSpec, model, epoch: int, features: BoundaryAxes | None
 ) -> None:
-    """The network picture, what each neuron responds to (2-D data) and how the weights spread over training."""
+    """The network picture, what each neuron responds to over the boundary's plane or line (tabular
+    classification) and how the weights spread over training."""
     st.subheader(f"Inside the network after epoch {epoch}")
     state_shown = (id(dataset), id(ws.model), len(ws.history), epoch)
     picture = cached(ws, ("network", *state_shown), lambda: _network_figure(model, dataset))
@@ -117,24 +118,48 @@ def neuron_map_title(spec: ModelSpec, position: int) -> str:
 
 
 def _neuron_maps(
-    ws: Workspace, model, dataset: Dataset, spec: ModelSpec, features: tuple[int, int], state_shown: tuple
+    ws: Workspace, model, dataset: Dataset, spec: ModelSpec, features: BoundaryAxes, state_shown: tuple
 ) -> None:
+    import pandas as pd
+
+    titles = input_grid(dataset.X_train, features, resolution=2).axis_titles(dataset.feature_names)
+
     def computed():
-        _, _, maps = neuron_maps(model, dataset.X_train, features=features)
+        xs, _, maps = neuron_maps(model, dataset.X_train, features=features)
+        shown = maps[:-1]  # the last layer's map is the decision boundary above
+        if features.dims == 1:  # each unit's output along the line, one curve per unit
+            return [
+                (
+                    neuron_map_title(spec, position),
+                    pd.DataFrame(
+                        {f"unit {u}": unit for u, unit in enumerate(layer_maps)},
+                        index=pd.Index(xs, name=titles[0]),
+                    ),
+                )
+                for position, layer_maps in shown
+            ]
         return [
             (
                 neuron_map_title(spec, position),
                 figures.channel_grid_figure(layer_maps.transpose(1, 2, 0)[::-1], name="unit"),
             )
-            for position, layer_maps in maps[:-1]  # the last layer's map is the decision boundary above
+            for position, layer_maps in shown
         ]
 
     maps = cached(ws, ("neurons", *state_shown, features), computed)
-    names = dataset.feature_names
-    st.markdown(
-        f"**What each neuron responds to** over the plane of {plain(names[features[0]])} (across) and "
-        f"{plain(names[features[1]])} (up): blue where its output is positive, red where negative."
-    )
-    for name, figure in maps:
+    if features.dims == 1:
+        st.markdown(
+            f"**What each neuron responds to** along {plain(titles[0])}: each unit's output "
+            "(after its activation) against the feature."
+        )
+    else:
+        st.markdown(
+            f"**What each neuron responds to** over the plane of {plain(titles[0])} (across) and "
+            f"{plain(titles[1])} (up): blue where its output is positive, red where negative."
+        )
+    for name, view in maps:
         st.caption(plain(name))
-        st.plotly_chart(figure, key=f"replay.maps.{name}")
+        if features.dims == 1:
+            st.line_chart(view, x_label=titles[0], y_label="output")
+        else:
+            st.plotly_chart(view, key=f"replay.maps.{name}")

@@ -8,7 +8,7 @@ from functools import partial
 import streamlit as st
 
 from nnviz import livecharts
-from nnviz.boundary import BoundaryGrid, outcome_rendering
+from nnviz.boundary import BoundaryAxes, BoundaryGrid, input_grid, outcome_rendering
 from nnviz.build import build_model
 from nnviz.datasets import Dataset
 from nnviz.engine import Progress, Trainer, TrainingJob, TrainingQueue
@@ -201,9 +201,13 @@ def control_buttons(
         )
 
 
-def renderer_for(dataset: Dataset, spec: ModelSpec, features: tuple[int, int] | None):
-    """``f(model)`` that the job calls between chunks to refresh the outcome view."""
-    return partial(outcome_rendering, dataset=dataset, loss=spec.loss, features=features)
+def renderer_for(dataset: Dataset, spec: ModelSpec, features: BoundaryAxes | None):
+    """``f(model)`` that the job calls between chunks to refresh the outcome view (its grid, the
+    PCA plane included, is computed once here, not per redraw)."""
+    grid = None
+    if features is not None and dataset.task != "regression":
+        grid = input_grid(dataset.X_train, features)
+    return partial(outcome_rendering, dataset=dataset, loss=spec.loss, features=features, grid=grid)
 
 
 def epochs_text(count: int) -> str:
@@ -277,7 +281,7 @@ def live_area(
     ws: Workspace,
     dataset: Dataset,
     spec: ModelSpec,
-    features: tuple[int, int] | None,
+    features: BoundaryAxes | None,
     *,
     replay_epoch: int | None,
     too_long: bool,
@@ -361,26 +365,24 @@ def _outcome(
         state_drawn = ("outcome", id(dataset), id(ws.model), len(ws.history), at, features)
         rendering = replay.cached(ws, state_drawn, lambda: job.renderer(model))
     if isinstance(rendering, BoundaryGrid):
-        note = None
-        if rendering.held_at:
-            held = ", ".join(f"{dataset.feature_names[k]} = {v:.2f}" for k, v in rendering.held_at.items())
-            note = f"Other features held at their training mean: {held}"
         spec = livecharts.boundary_chart(
             rendering,
             dataset.X_train,
             dataset.y_train,
             feature_names=dataset.feature_names,
             class_names=dataset.class_names,
-            note=note,
+            note=rendering.grid.note(dataset.feature_names),
         )
-        st.vega_lite_chart(spec, key="train.live.boundary")
+        # A key per kind of view: a line and a plane are different charts, never one updated into the other.
+        key = "train.live.boundary" if rendering.grid.axes.dims == 2 else "train.live.probability"
+        st.vega_lite_chart(spec, key=key)
     elif rendering is not None:
         actual, predicted = rendering
         spec = livecharts.regression_chart(actual, predicted, target_name=dataset.target_name)
         st.vega_lite_chart(spec, key="train.live.regression")
     elif dataset.is_image:
         st.info(
-            f"A decision boundary needs two input features; {plain(dataset.title)} has "
+            f"A decision boundary is drawn over one or two input features; {plain(dataset.title)} has "
             f"{' × '.join(map(str, dataset.input_shape))} pixels. Follow one image through the "
             "network on the Inspect page instead."
         )

@@ -397,3 +397,64 @@ def code_view(spec: ModelSpec, dataset: Dataset) -> None:
         icon=":material/download:",
         key="build.code_download",
     )
+
+
+_PLANES = {
+    "features": "Two features (the others at their mean)",
+    "pca": "Principal components 1 and 2 (PCA)",
+}
+
+
+def boundary_axes(dataset: Dataset):
+    """What the decision boundary is drawn over: the one feature (a 1-D view), the two features, or
+    for more features a choice of two (the most informative pair first) or the PCA plane.
+
+    Returns:
+        A :class:`nnviz.boundary.BoundaryAxes`, or None (no boundary: regression, images, or the
+        same feature picked twice, which is said on screen).
+    """
+    from nnviz.boundary import PCA_PLANE, BoundaryAxes, informative_pair
+
+    if not dataset.class_names or dataset.is_image:
+        return None
+    names = list(dataset.feature_names)
+    if len(names) <= 2:
+        return BoundaryAxes(tuple(range(len(names))))
+    plane = st.radio(
+        "Boundary over",
+        list(_PLANES),
+        format_func=_PLANES.get,
+        horizontal=True,
+        key=f"train.{dataset.key}.plane",
+        help="PCA: the plane through the data's mean along the two directions in which the training "
+        "rows vary most; every other direction is held at the mean.",
+    )
+    if plane == "pca":
+        return PCA_PLANE
+    remembered = st.session_state.get("train.informative_pair")
+    if remembered is None or remembered[0] is not dataset:
+        remembered = (dataset, informative_pair(dataset.X_train, dataset.y_train))
+        st.session_state["train.informative_pair"] = remembered
+    x_default, y_default = remembered[1]
+    x_col, y_col = st.columns(2)
+    features = (
+        x_col.selectbox(
+            "Boundary: horizontal feature",
+            range(len(names)),
+            index=x_default,
+            format_func=names.__getitem__,
+            key=f"train.{dataset.key}.x",
+            help="At first the pair of features that sets the classes apart best.",
+        ),
+        y_col.selectbox(
+            "Boundary: vertical feature",
+            range(len(names)),
+            index=y_default,
+            format_func=names.__getitem__,
+            key=f"train.{dataset.key}.y",
+        ),
+    )
+    if features[0] == features[1]:
+        st.warning("Pick two different features to see the boundary.")
+        return None
+    return BoundaryAxes(features)
