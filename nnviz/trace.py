@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 import keras
 import numpy as np
 
+from nnviz.words import plural
+
 __all__ = [
     "ComputationStep",
     "LayerStep",
@@ -228,7 +230,8 @@ _ACTIVATION_WORDS: dict[str, str] = {
     "relu": "replaces every negative value by 0 and keeps positive values (ReLU)",
     "sigmoid": "squashes every value into the range 0 to 1 (sigmoid)",
     "tanh": "squashes every value into the range -1 to 1 (tanh)",
-    "softmax": "turns the values into probabilities that are all positive and sum to 1 (softmax)",
+    "softmax": "turns the values along the last axis, all together, into probabilities that are positive and "
+    "sum to 1 (softmax: each one depends on all the others)",
 }
 
 
@@ -341,7 +344,8 @@ def _dense(layer: keras.layers.Dense, x: np.ndarray) -> _Recomputed:
         act_words = ", with no activation afterwards (linear)"
     n_in, units = w.shape
     explanation = (
-        f"Each of the {units} neurons multiplies the {n_in} inputs by its own column of the "
+        f"{'The one neuron' if units == 1 else f'Each of the {units} neurons'} multiplies the "
+        f"{plural(n_in, 'input')} by its own column of the "
         f"weight matrix W and adds them up{bias_words}{act_words}."
     )
     size = np.abs(x) @ np.abs(w64) + (0.0 if b is None else np.abs(b.astype(np.float64)))
@@ -444,7 +448,7 @@ def _conv2d(layer: keras.layers.Conv2D, x: np.ndarray) -> _Recomputed:
         else f"Without padding the {kh}×{kw} window only fits {z.shape[0]}×{z.shape[1]} positions."
     )
     explanation = (
-        f"Each of the {filters} filters slides its own {kh}×{kw}×{channels} kernel over the image, {moves}; "
+        f"{'The one filter' if filters == 1 else f'Each of the {filters} filters'} slides its own {kh}×{kw}×{channels} kernel over the image, {moves}; "
         f"at every position it multiplies the window by the kernel, adds it all up{' and its bias' if b is not None else ''}"
         f"{', then the activation ' + _ACTIVATION_WORDS[act] if act != 'linear' else ''}. {pad_words}"
     )
@@ -483,7 +487,7 @@ def _batch_normalization(layer: keras.layers.BatchNormalization, x: np.ndarray) 
     out = (x - mean) / np.sqrt(var + eps) * gamma + beta
     step = ComputationStep(f"a = (x - mean) / np.sqrt(var + {eps:g}) * gamma + beta", out)
     explanation = (
-        f"At inference batch normalisation standardises each of the {channels} channels with the mean and "
+        f"At inference batch normalisation standardises {'its one channel' if channels == 1 else f'each of the {channels} channels'} with the mean and "
         "variance it averaged over the training batches, then scales it by γ and shifts it by β (both learned)."
     )
     parameters = {"gamma": gamma, "beta": beta, "moving_mean": mean, "moving_variance": var}
