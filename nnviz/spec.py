@@ -610,7 +610,7 @@ def check_spec(spec: ModelSpec, target: Target, limits: Limits | None = None) ->
         problems.append(f"Optimizer {shown(spec.optimizer)} is unknown; pick one of {', '.join(OPTIMIZERS)}.")
     rate_problem = learning_rate_problem(spec.learning_rate)
     if rate_problem:
-        problems.append(rate_problem[0].upper() + rate_problem[1:])
+        problems.append(rate_problem)
     if problems:
         return problems
     return _head_problems(spec, target, limits)

@@ -247,7 +247,7 @@ def test_bad_compile_settings_in_a_spec_file_are_named(key, value, fragment):
 
 def test_check_spec_names_a_learning_rate_the_widget_does_not_offer():
     spec = ModelSpec((4,), (LayerSpec("Dense", 3, "softmax"),), "sparse_categorical_crossentropy", "sgd", 7.0)
-    assert check_spec(spec, IRIS, LIMITS) == ["Learning_rate=7.0 is outside 1e-05 to 1; try 0.01."]
+    assert check_spec(spec, IRIS, LIMITS) == ["learning_rate=7.0 is outside 1e-05 to 1; try 0.01."]
 
 
 # --------------------------------------------------------------------------- #
@@ -595,3 +595,19 @@ def test_float32_overflow_is_what_the_rescaling_bound_prevents():
         assert math.isfinite(1e308) and np.isinf(np.float32(1e308))
     with pytest.raises(SpecError, match="scale=1e\\+308 is outside"):
         parse_layers("Rescaling_1e308_0", limits=LIMITS)
+
+
+def test_the_bounds_are_the_widgets_so_nothing_a_link_brings_is_clamped_by_them():
+    """A value a link or file may set is one the layer editor can show as it is (Streamlit resets a
+    number outside a widget's range to its minimum, which is what clamped ``-5 units`` to 1)."""
+    from nnviz.ui.widgets import _OPTION_WIDGETS, LEARNING_RATES
+
+    bounds = spec_module.option_bounds(LIMITS)
+    for name, (low, high) in bounds.items():
+        options = _OPTION_WIDGETS[name][2]
+        assert options.get("min_value", -math.inf) <= low, name
+        assert options.get("max_value", math.inf) >= high, name
+    assert _OPTION_WIDGETS["rate"][2]["max_value"] == spec_module.MAX_RATE
+    assert _OPTION_WIDGETS["kernel_size"][2]["max_value"] == spec_module.MAX_KERNEL
+    low, high = spec_module.LEARNING_RATE_RANGE
+    assert low <= min(LEARNING_RATES) and max(LEARNING_RATES) == high
