@@ -175,3 +175,25 @@ def test_out_of_range_settings_in_a_spec_file_are_named_and_the_rest_imported():
     warnings = shown(at.warning)
     assert "epochs=100000 was left out: it should be between 1 and 1000" in warnings
     assert "batch_size=33 was left out: use one of 1, 4, 8" in warnings
+
+
+@pytest.mark.parametrize(
+    ("layers", "fragment"),
+    [
+        ("Dense_8_relu~Dense_3_softmax~Dropout_0.2", "remove Dropout(0.2) (layer 3) after it"),
+        (
+            "Dense_8_relu~Dense_3_softmax~Rescaling_2.0_0.0",
+            "remove Rescaling(2, offset=0) (layer 3) after it",
+        ),
+        (
+            "Dense_3_linear~Activation_softmax~Activation_linear",
+            "remove Activation(linear) (layer 3) after it",
+        ),
+    ],
+)
+def test_a_link_with_softmax_before_other_layers_opens_and_says_how_to_fix_it(layers, fragment):
+    at = open_build({"dataset": "iris", "layers": layers})
+    assert layer_rows(at) == 3  # the network is shown as the link wrote it, to be fixed
+    errors = shown(at.error)
+    assert "must be the last layer" in errors and fragment in errors
+    assert "Ready to train." not in " ".join(s.value for s in at.success)
