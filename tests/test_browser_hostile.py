@@ -15,6 +15,7 @@ Screenshots go to ``test-artifacts/browser/hostile/``.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -200,19 +201,29 @@ def _hostile_csv() -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
+def _directive_texts() -> list[str]:
+    """What Streamlit would colour if a hostile ``:red[**ALERT**]`` were read as a directive: ``ALERT``."""
+    hostile = [*LINK_VALUES.values(), *CSV_FEATURES, CSV_TARGET, *CSV_CLASSES, CSV_NAME]
+    return sorted({m.replace("*", "") for text in hostile for m in re.findall(r":[\w-]+\[([^\]]*)\]", text)})
+
+
 def _nothing_made_of_it(page, requests: list[str], where: str) -> None:
-    """No link or image to the hostile host, no request to it, no Streamlit colour, badge, icon or
-    emoji inside Markdown, no exception box: anywhere on the page."""
+    """No link or image to the hostile host, no request to it, no icon or emoji inside Markdown, no
+    colour or badge made of a hostile directive (the app's own colours may hold user text, escaped),
+    no exception box: anywhere on the page."""
     _wait_idle(page)
     found = page.evaluate(
-        """evil => {
+        """([evil, directed]) => {
             const made = [...document.querySelectorAll(
                 `[href*="${evil}"], [src*="${evil}"], [*|href*="${evil}"],
-                 [data-testid="stMarkdownContainer"] :is(img, [class*="stMarkdownColored"], .stMarkdownBadge,
-                 [data-testid="stIconMaterial"], [data-testid="stIconEmoji"])`)];
-            return made.filter(e => !e.closest('summary')).map(e => e.outerHTML.slice(0, 200));
+                 [data-testid="stMarkdownContainer"] :is(img, [data-testid="stIconMaterial"],
+                 [data-testid="stIconEmoji"])`)];
+            const coloured = [...document.querySelectorAll(
+                '[class*="stMarkdownColored"], .stMarkdownBadge')].filter(
+                e => directed.includes(e.innerText.replaceAll("\u2060", "").trim()));
+            return [...made, ...coloured].filter(e => !e.closest('summary')).map(e => e.outerHTML.slice(0, 200));
         }""",
-        EVIL,
+        [EVIL, _directive_texts()],
     )
     assert not found, f"{where}: rendered {found}"
     assert not requests, f"{where}: the page fetched {requests}"
