@@ -1,5 +1,7 @@
 """Figure builders: the traces a user should see are there, with the data they were given."""
 
+import html
+
 import numpy as np
 
 from nnviz import figures
@@ -45,3 +47,59 @@ def test_filters_are_all_drawn_or_the_title_says_which_are():
     deep = kernels_figure(np.random.default_rng(0).normal(size=(3, 3, 12, 20)))
     assert len(deep.data) == 16 * 8
     assert deep.layout.title.text == "the first 16 of 20 filters, over the first 8 of 12 input channels"
+
+
+# Plotly renders a subset of HTML in every label (<a href> becomes a link, <b>, <span style>, <br>):
+# names from a CSV header or its class column must reach a figure as text.
+HOSTILE_NAMES = (
+    "<a href='http://evil.example/x'>log in</a>",
+    "<b>bold</b><br><span style='color:red'>red</span>",
+    "<img src='http://evil.example/p.png'>",
+)
+RAW_TAGS = ("<a ", "<a>", "<b>", "<img", "<span", "<i>", "<sup>", "<em>")
+
+
+def _strings(value):
+    """Every string in a figure's JSON."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, (list, tuple, np.ndarray)):
+        for item in list(value):
+            yield from _strings(item)
+
+
+def _hostile_figures():
+    from nnviz.diagram import dense_chain, network_picture
+
+    rng = np.random.default_rng(0)
+    names = list(HOSTILE_NAMES)
+    X, y = rng.normal(size=(30, 3)), np.arange(30) % 3
+    chain = dense_chain([("Dense", [rng.normal(size=(3, 4)), rng.normal(size=4)])])
+    yield figures.feature_scatter_figure(
+        X, y, (0, 1), feature_names=names, class_names=names, target_name=names[2]
+    )
+    yield figures.feature_scatter_figure(
+        X, X[:, 2], (0, 1), feature_names=names, class_names=(), target_name=names[2]
+    )
+    yield figures.confusion_figure(np.eye(3, dtype=int), names)
+    yield figures.class_balance_figure(y, y, class_names=names, target_name=names[0])
+    yield figures.class_balance_figure(X[:, 0], X[:, 1], class_names=(), target_name=names[0])
+    yield figures.digit_grid_figure(rng.integers(0, 255, size=(3, 28, 28)), names)
+    yield figures.predicted_vs_actual_figure(X[:, 0], X[:, 1], target_name=names[0])
+    yield figures.residuals_figure(X[:, 0], X[:, 1], target_name=names[1])
+    yield figures.values_figure(X[0], title="The input", names=names)
+    yield figures.network_figure(network_picture(chain), input_names=names)
+
+
+def test_hostile_names_reach_plotly_as_text_never_as_tags():
+    shown = []
+    for fig in _hostile_figures():
+        strings = list(_strings(fig.to_plotly_json()))
+        assert not [s for s in strings if any(tag in s for tag in RAW_TAGS)], strings
+        shown += strings
+    # The names are still there, as entities plotly shows as the characters themselves.
+    for name in HOSTILE_NAMES:
+        assert any(html.escape(name, quote=False) in s for s in shown)
