@@ -52,6 +52,8 @@ def browser():
 def _serve(script: str, log_name: str):
     """``streamlit run script`` on a free port (the repository and tests/ importable); (server, url)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for old in ARTIFACTS.glob("failure-*.png"):
+        old.unlink()  # from an earlier run: it would mislead
     port = free_port()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "tests")])}
     log = open(ARTIFACTS / log_name, "w")  # noqa: SIM115 - closed with the server
