@@ -215,6 +215,9 @@ def class_balance_figure(
             for part, label, color in ((y_train, "train", "#0072B2"), (y_test, "test", "#E69F00"))
         ]
         fig = go.Figure(traces)
+        # A category per class, each labelled: digit names would otherwise make a numeric axis
+        # that labels every other digit only.
+        fig.update_xaxes(type="category", tickmode="array", tickvals=names, ticktext=names)
         fig.update_yaxes(title_text="rows")
     else:
         fig = go.Figure(
@@ -258,54 +261,81 @@ def values_figure(values: np.ndarray, *, title: str, names: Sequence[str] | None
     return _style(fig, height=280, title=title)
 
 
+_ANNOTATED_SIDE = 3  # kernels up to 3×3 have their weights written in their cells
+
+
 def channel_grid_figure(
-    values: np.ndarray, *, name: str = "channel", columns: int = 8, max_channels: int = 64
+    values: np.ndarray,
+    *,
+    name: str = "channel",
+    columns: int = 8,
+    max_channels: int = 64,
+    row_px: int | None = None,
+    annotate: bool = False,
+    limit: float | None = None,
 ) -> go.Figure:
     """Each channel of an image-shaped array ``(height, width, channels)`` as its own small heatmap.
 
     For a Conv2D output these are the activation maps: where in the image each filter responded.
-    Every map has its own colour scale (blue positive, red negative, white zero).
+    Each map is titled with its number alone (a title such as "filter 10" is wider than a map in a
+    narrow column); the figure's title says what the numbers count.
+
+    Args:
+        columns: maps per row; fewer make each map larger.
+        row_px: height of one row of maps in pixels (the maps are square, so this sets their size).
+        annotate: write each value in its cell (for small kernels).
+        limit: one colour scale from -limit to limit for all maps; None gives each map its own.
     """
     values = np.asarray(values, dtype=np.float64)
     shown = min(values.shape[2], max_channels)
-    columns = min(columns, shown)
+    columns = max(1, min(columns, shown))
     rows = -(-shown // columns)
+    row_px = row_px or min(320, max(150, 1200 // columns))
     fig = make_subplots(
         rows=rows,
         cols=columns,
-        subplot_titles=[f"{name} {k}" for k in range(shown)],
-        horizontal_spacing=0.01,
-        vertical_spacing=0.3 / rows,
+        subplot_titles=[str(k) for k in range(shown)],
+        horizontal_spacing=0.02,
+        vertical_spacing=min(0.3 / rows, 40 / (row_px * rows)),
     )
     for k in range(shown):
         channel = values[:, :, k]
+        scale = {"zmid": 0} if limit is None else {"zmin": -limit, "zmax": limit}
+        text = {"text": np.round(channel[::-1], 2), "texttemplate": "%{text}", "textfont": {"size": 11}}
         fig.add_trace(
             go.Heatmap(
                 z=channel[::-1],
                 colorscale="RdBu",
-                zmid=0,
                 showscale=False,
                 hovertemplate=f"{name} {k}, row %{{customdata}}, col %{{x}}: %{{z:.4g}}<extra></extra>",
                 customdata=np.repeat(np.arange(channel.shape[0])[::-1, None], channel.shape[1], axis=1),
+                **scale,
+                **(text if annotate else {}),
             ),
             row=k // columns + 1,
             col=k % columns + 1,
         )
+    fig.update_annotations(font_size=12)  # the subplot titles
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False, scaleanchor="x")
-    title = None if shown == values.shape[2] else f"the first {shown} of {values.shape[2]} {name}s"
-    return _style(fig, height=min(320, max(150, 1200 // columns)) * rows + 60, title=title)
+    title = f"{name}s 0–{shown - 1}" if shown > 1 else f"{name} 0"
+    if shown < values.shape[2]:
+        title = f"the first {shown} of {values.shape[2]} {name}s"
+    return _style(fig, height=row_px * rows + 60, title=title)
 
 
 def kernels_figure(kernel: np.ndarray, *, max_filters: int = 16, max_channels: int = 8) -> go.Figure:
     """A Conv2D kernel ``(height, width, in_channels, filters)``: one row per filter, one column per
     input channel, on one colour scale; a kernel over one input channel is drawn as a grid of all
-    its filters (up to 64)."""
+    its filters (up to 64). Kernels up to 3×3 have their weights written in their cells."""
     kernel = np.asarray(kernel, dtype=np.float64)
-    if kernel.shape[2] == 1:
-        return channel_grid_figure(kernel[:, :, 0, :], name="filter")
-    filters, channels = min(kernel.shape[3], max_filters), min(kernel.shape[2], max_channels)
+    annotate = max(kernel.shape[:2]) <= _ANNOTATED_SIDE
     limit = float(np.abs(kernel).max()) or 1.0  # one colour scale: weights compare across filters
+    if kernel.shape[2] == 1:
+        return channel_grid_figure(
+            kernel[:, :, 0, :], name="filter", columns=8, row_px=130, annotate=annotate, limit=limit
+        )
+    filters, channels = min(kernel.shape[3], max_filters), min(kernel.shape[2], max_channels)
     fig = make_subplots(
         rows=filters,
         cols=channels,
@@ -316,24 +346,28 @@ def kernels_figure(kernel: np.ndarray, *, max_filters: int = 16, max_channels: i
     )
     for f in range(filters):
         for c in range(channels):
+            cells = kernel[::-1, :, c, f]
+            text = {"text": np.round(cells, 2), "texttemplate": "%{text}", "textfont": {"size": 11}}
             fig.add_trace(
                 go.Heatmap(
-                    z=kernel[::-1, :, c, f],
+                    z=cells,
                     colorscale="RdBu",
                     zmin=-limit,
                     zmax=limit,
                     showscale=f == 0 and c == 0,
                     hovertemplate=f"filter {f}, in {c}: %{{z:.4g}}<extra></extra>",
+                    **(text if annotate else {}),
                 ),
                 row=f + 1,
                 col=c + 1,
             )
+    fig.update_annotations(font_size=12)
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False, scaleanchor="x")
     shown = f"the first {filters} of {kernel.shape[3]} filters" if filters < kernel.shape[3] else None
     if channels < kernel.shape[2]:
         shown = f"{shown or 'all filters'}, over the first {channels} of {kernel.shape[2]} input channels"
-    return _style(fig, height=min(90 * filters + 60, 1500), title=shown)
+    return _style(fig, height=min(110 * filters + 60, 1800), title=shown)
 
 
 def window_figure(window: np.ndarray, kernel: np.ndarray | None) -> go.Figure:

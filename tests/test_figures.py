@@ -3,6 +3,7 @@
 import html
 
 import numpy as np
+import pytest
 
 from nnviz import figures
 
@@ -47,6 +48,75 @@ def test_filters_are_all_drawn_or_the_title_says_which_are():
     deep = kernels_figure(np.random.default_rng(0).normal(size=(3, 3, 12, 20)))
     assert len(deep.data) == 16 * 8
     assert deep.layout.title.text == "the first 16 of 20 filters, over the first 8 of 12 input channels"
+
+
+def _title_overlaps(fig, plot_px: float) -> list[tuple[str, str]]:
+    """Pairs of subplot titles on one row whose text would overlap when the plot is ``plot_px`` wide
+    (text width estimated generously: 0.6 × font size per character, the default font if unset)."""
+    titles = [a for a in fig.layout.annotations if a.yref == "paper" and a.text]
+    font = fig.layout.font.size or 12
+    clashes = []
+    for a in titles:
+        for b in titles:
+            if a is b or abs(a.y - b.y) > 1e-9 or a.x >= b.x:
+                continue
+            size_a, size_b = (t.font.size or font for t in (a, b))
+            half_widths = 0.3 * (len(a.text) * size_a + len(b.text) * size_b)
+            if (b.x - a.x) * plot_px < half_widths + 4:
+                clashes.append((a.text, b.text))
+    return clashes
+
+
+@pytest.mark.parametrize(
+    ("channels", "columns", "plot_px"),
+    [
+        (1, 4, 280),  # the input of a first Conv2D, a third of the page
+        (8, 4, 280),  # 8 channels as the input of the next layer
+        (16, 4, 280),
+        (64, 4, 280),
+        (8, 4, 560),  # activation maps, two thirds of the page
+        (32, 4, 560),
+        (8, 8, 800),  # neuron maps of the look back, the whole page
+        (100, 8, 800),  # more than are drawn: the title says which
+    ],
+)
+def test_map_titles_never_run_into_each_other(channels, columns, plot_px):
+    fig = figures.channel_grid_figure(np.zeros((6, 6, channels)), name="filter", columns=columns)
+    assert not _title_overlaps(fig, plot_px)
+    shown = min(channels, 64)
+    assert len(fig.data) == shown
+    assert [a.text for a in fig.layout.annotations][:shown] == [str(k) for k in range(shown)]
+
+
+@pytest.mark.parametrize("filters", [1, 8, 16, 32, 64])
+def test_grey_image_kernels_have_room_and_their_numbers_written_in(filters):
+    kernel = np.random.default_rng(filters).normal(size=(3, 3, 1, filters)) * 0.2
+    fig = figures.kernels_figure(kernel)
+    assert not _title_overlaps(fig, 800)  # drawn across the whole page
+    rows = -(-filters // 8)
+    assert (fig.layout.height - 60) / rows >= 120  # each 3×3 kernel at least ~100 px tall
+    for f, heatmap in enumerate(fig.data):
+        np.testing.assert_allclose(np.asarray(heatmap.text, dtype=float), np.round(kernel[::-1, :, 0, f], 2))
+        assert heatmap.texttemplate == "%{text}"
+    limits = {(h.zmin, h.zmax) for h in fig.data}
+    assert len(limits) == 1  # one colour scale: the filters compare
+
+
+def test_deep_kernels_are_annotated_when_small_and_left_plain_when_large():
+    small = figures.kernels_figure(np.ones((3, 3, 4, 2)))
+    assert all(h.texttemplate == "%{text}" for h in small.data)
+    assert small.layout.height >= 2 * 100
+    large = figures.kernels_figure(np.ones((5, 5, 4, 2)))
+    assert all(h.texttemplate is None for h in large.data)  # 25 numbers would not fit a small map
+
+
+@pytest.mark.parametrize("classes", [2, 3, 10, 26])
+def test_class_balance_labels_every_class(classes):
+    names = tuple(str(k) for k in range(classes))  # MNIST's digits look numeric to plotly
+    y = np.arange(classes).repeat(3)
+    fig = figures.class_balance_figure(y, y, class_names=names, target_name="digit")
+    assert fig.layout.xaxis.type == "category"
+    assert list(fig.layout.xaxis.tickvals) == list(names) and list(fig.layout.xaxis.ticktext) == list(names)
 
 
 # Plotly renders a subset of HTML in every label (<a href> becomes a link, <b>, <span style>, <br>):

@@ -336,7 +336,7 @@ class TestInspectPage:
         layers = len(workspace(at, "mnist").rows)
         assert sum("they agree" in s.value for s in at.success) == layers
         captions = texts(at.caption)
-        assert "z[14, 14, 0] = the sum of the products over all 1 input channel" in captions
+        assert "z[14, 14, 0] = the sum of the products over the one input channel" in captions
         assert "the largest value in this window" in captions
         conv = next(k for k, row in enumerate(workspace(at, "mnist").rows) if row.layer.kind == "Conv2D")
         at.number_input(key=f"inspect.cell.{conv}.channel").set_value(3).run()

@@ -16,6 +16,7 @@ from nnviz.drawing import MNIST_SIDE, ink, to_mnist
 from nnviz.lossmath import LossStep
 from nnviz.trace import LayerStep, worked_sum, worked_window
 from nnviz.ui.widgets import plain
+from nnviz.words import plural
 
 TEST_ROW, DATASET_ROW, MISTAKE, TYPED, DRAW = (
     "Test row",
@@ -25,6 +26,7 @@ TEST_ROW, DATASET_ROW, MISTAKE, TYPED, DRAW = (
     "Draw a digit",
 )
 
+_CANVAS_TOOLBAR_PX = 48  # room above the canvas for its toolbar (2.65rem tall, shown on hover)
 _TABLE_MAX = 32  # outputs up to this many values are tabulated number by number; longer ones are drawn
 _keys = itertools.count()
 
@@ -188,6 +190,9 @@ def drawn_digit() -> np.ndarray | None:
 
     canvas_col, help_col = st.columns([1, 2])
     with canvas_col:
+        # The canvas's toolbar (undo, redo, clear) appears 2.65rem above it on hover: leave that room
+        # empty so it never covers the choice of input above.
+        st.space(_CANVAS_TOOLBAR_PX)
         drawn = st_canvas(
             stroke_width=22,
             stroke_color="#000000",
@@ -200,17 +205,23 @@ def drawn_digit() -> np.ndarray | None:
         )
     help_col.caption(
         "Draw one digit, large, in the middle. It is then cropped, shrunk to fit a 20×20 box and "
-        "centred by its mass in 28×28 pixels, as MNIST's digits were; the trash-can button clears it."
+        "centred by its mass in 28×28 pixels, as MNIST's digits were. Point at the box for its tools: "
+        "undo, redo and the trash can, which clears it."
     )
     image = drawn.image_data if drawn is not None else None
     return None if image is None else to_mnist(ink(image))
 
 
 def show_values(
-    values: np.ndarray, *, title: str, names: Sequence[str] | None = None, channel_name: str = "channel"
+    values: np.ndarray,
+    *,
+    title: str,
+    names: Sequence[str] | None = None,
+    channel_name: str = "channel",
+    columns: int = 8,
 ) -> None:
     """A short vector as a column of numbers; a long vector or an image as a chart; an image with
-    channels (``height × width × channels``) as one small map per channel."""
+    channels (``height × width × channels``) as one small map per channel, ``columns`` to a row."""
     values = np.asarray(values)
     st.markdown(f"**{title}** · shape {values.shape}")
     if values.ndim == 1 and values.size <= _TABLE_MAX:
@@ -221,7 +232,10 @@ def show_values(
             column_config={"value": st.column_config.NumberColumn(format="%.4f")},
         )
     elif values.ndim == 3:
-        st.plotly_chart(figures.channel_grid_figure(values, name=channel_name), key=f"values.{next(_keys)}")
+        st.plotly_chart(
+            figures.channel_grid_figure(values, name=channel_name, columns=columns),
+            key=f"values.{next(_keys)}",
+        )
     else:
         st.plotly_chart(figures.values_figure(values, title="", names=names), key=f"values.{next(_keys)}")
 
@@ -241,18 +255,27 @@ def show_layer_step(step: LayerStep, label: str, *, input_names: Sequence[str] |
     with st.container(border=True):
         st.markdown(f"### Layer {step.index + 1} · {label}")
         st.caption(step.explanation)
+        if step.kind == "Conv2D":  # the whole width: small kernels need room for their numbers
+            with st.expander(
+                f"The {plural(step.weights.shape[3], 'filter')}: kernel W {step.weights.shape}", expanded=True
+            ):
+                st.plotly_chart(figures.kernels_figure(step.weights), key=f"kernels.{next(_keys)}")
+                st.caption(
+                    "Blue weights add, red ones subtract: a filter responds where the image looks like it."
+                )
+        if step.parameters:  # the whole width: four columns of numbers do not fit a third of it
+            st.markdown("**Per-channel statistics and learned scale and shift**")
+            st.dataframe(
+                pd.DataFrame(step.parameters).rename_axis("channel"),
+                column_config={
+                    name: st.column_config.NumberColumn(format="%.4f") for name in step.parameters
+                },
+            )
         in_col, out_col = st.columns([1, 2], gap="large")
         with in_col:
-            show_values(step.inputs, title="x — the input", names=input_names)
-            if step.kind == "Conv2D":
-                with st.expander(
-                    f"The {step.weights.shape[3]} filters: kernel W {step.weights.shape}", expanded=True
-                ):
-                    st.plotly_chart(figures.kernels_figure(step.weights), key=f"kernels.{next(_keys)}")
-                    st.caption(
-                        "Blue weights add, red ones subtract: a filter responds where the image looks like it."
-                    )
-            elif step.weights is not None:
+            # A third of the page: four maps to a row keep each map and its number readable.
+            show_values(step.inputs, title="x — the input", names=input_names, columns=4)
+            if step.weights is not None and step.kind != "Conv2D":
                 with st.expander(
                     f"Weights W {step.weights.shape} and bias b", expanded=step.weights.size <= 200
                 ):
@@ -260,14 +283,6 @@ def show_layer_step(step: LayerStep, label: str, *, input_names: Sequence[str] |
                         figures.weights_figure(step.weights, step.bias, title=""),
                         key=f"weights.{next(_keys)}",
                     )
-            if step.parameters:
-                st.markdown("**Per-channel statistics and learned scale and shift**")
-                st.dataframe(
-                    pd.DataFrame(step.parameters).rename_axis("channel"),
-                    column_config={
-                        name: st.column_config.NumberColumn(format="%.4f") for name in step.parameters
-                    },
-                )
         with out_col:
             st.markdown("**numpy**")
             st.code("\n".join(c.label for c in step.steps), language="python", wrap_lines=True)
@@ -285,9 +300,9 @@ def show_layer_step(step: LayerStep, label: str, *, input_names: Sequence[str] |
             elif step.numpy_output.ndim == 3:
                 maps = "activation maps, one per filter" if step.kind == "Conv2D" else "one map per channel"
                 name = "filter" if step.kind == "Conv2D" else "channel"
-                show_values(step.numpy_output, title=f"numpy: {maps}", channel_name=name)
+                show_values(step.numpy_output, title=f"numpy: {maps}", channel_name=name, columns=4)
                 with st.expander("Keras's own maps, to compare"):
-                    show_values(step.keras_output, title="Keras", channel_name=name)
+                    show_values(step.keras_output, title="Keras", channel_name=name, columns=4)
             else:
                 numpy_col, keras_col = st.columns(2)
                 with numpy_col:
@@ -326,8 +341,9 @@ def _worked_cell(step: LayerStep) -> None:
         more = f" (only the first {shown} of {channels} are drawn)" if channels > shown else ""
         bias = f" + bias {cell.bias:.4g}" if cell.bias is not None else ""
         st.caption(
-            f"z[{row}, {column}, {channel}] = the sum of the products over all {channels} input "
-            f"channel{'s' if channels > 1 else ''}{more}{bias} = **{cell.value:.4g}**"
+            f"z[{row}, {column}, {channel}] = the sum of the products over "
+            f"{'the one input channel' if channels == 1 else f'all {channels} input channels'}{more}{bias} "
+            f"= **{cell.value:.4g}**"
             + (f", then {step.activation}" if step.activation not in (None, "linear") else "")
         )
     else:
@@ -356,22 +372,25 @@ def show_loss_steps(steps: Sequence[LossStep], *, class_names: Sequence[str] | N
             "Keras": None if step.keras_value is None else float(np.ravel(step.keras_value)[0]),
             "Keras call": step.keras_code or "—",
             "|numpy − Keras|": step.max_abs_diff,
-            "meaning": step.meaning,
         }
         for step in steps
         if step not in per_class
     ]
+    # The meanings go below as sentences: a column of them pushed the table past the page's width.
     st.dataframe(
         pd.DataFrame(rows).set_index("step"),
         column_config={
             "numpy": st.column_config.NumberColumn(format="%.6f"),
             "Keras": st.column_config.NumberColumn(format="%.6f"),
+            "Keras call": st.column_config.TextColumn(width="large"),
             "|numpy − Keras|": st.column_config.NumberColumn(format="%.1e"),
-            "meaning": st.column_config.TextColumn(width="large"),
         },
+        placeholder="—",
     )
-    for step in per_class:
-        st.caption(f"{step.name}: {step.meaning}")
+    if any(step.keras_value is None for step in steps):
+        st.caption("— : Keras has no function of its own for this step; it happens inside the next call.")
+    for step in steps:
+        st.caption(f"**{step.name}**: {step.meaning}")
     compared = [step for step in steps if step.agrees is not None]
     worst = max(step.max_abs_diff for step in compared)
     _verdict(
