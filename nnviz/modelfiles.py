@@ -125,47 +125,203 @@ def weights_npz(model) -> bytes:
 def load_weights_npz(model, raw: bytes) -> None:
     """Set ``model``'s weights from an uploaded ``.npz``, after checking every array.
 
-    Only plain numeric arrays are read (``allow_pickle=False``); their number, order and shapes
-    must match the model's weights exactly.
+    The archive is checked before any array data is read: the number of members, their names,
+    compression (stored or deflate only) and declared sizes, then each ``.npy`` header's shape and
+    dtype against the model's weight, and only then that many bytes are read (never more). So a
+    file can make the server allocate at most what the model's own weights need; nothing is
+    unpickled. Values must be finite and within float32's range.
 
     Raises:
         ModelFileError: saying what does not match, before any weight is changed.
     """
+    wanted = [
+        (tuple(v.shape), np.dtype(v.dtype), name) for v, name in zip(model.weights, _weight_names(model))
+    ]
+    arrays = _read_weight_arrays(raw, wanted)
+    model.set_weights([array.astype(dtype) for array, (_, dtype, _) in zip(arrays, wanted)])
+
+
+# What one weights upload may make the server hold beyond the model's own weights: each member's
+# .npy header (numpy writes ~128 bytes) and its zip entry.
+MAX_NPY_HEADER = 4_096
+_ZIP_ENTRY_OVERHEAD = 1_024
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+_FIX = "Export the weights from nnviz (Download the weights) and upload that .npz unchanged."
+
+
+def _weight_names(model) -> list[str]:
+    """``Weight array 2 (kernel of layer 2, Dense)`` for each of ``model.weights``, as messages name them."""
+    owner = {
+        id(variable): (position, type(layer).__name__)
+        for position, layer in enumerate(model.layers, start=1)
+        for variable in layer.weights
+    }
+    names = []
+    for k, variable in enumerate(model.weights):
+        position, kind = owner.get(id(variable), (None, None))
+        where = f"{variable.name} of layer {position}, {kind}" if position else variable.name
+        names.append(f"Weight array {k} ({where})")
+    return names
+
+
+def _read_weight_arrays(raw: bytes, wanted: list[tuple[tuple[int, ...], np.dtype, str]]) -> list[np.ndarray]:
     if len(raw) > MAX_WEIGHT_BYTES:
         raise ModelFileError(
             f"The weights file is {len(raw) / 1e6:.0f} MB; at most "
             f"{MAX_WEIGHT_BYTES / 1e6:.0f} MB is accepted."
         )
-    expected = model.get_weights()
-    try:
-        with np.load(io.BytesIO(raw), allow_pickle=False) as archive:
-            arrays = [archive[name] for name in sorted(archive.files, key=_array_order)]
-    except ValueError as err:
-        # numpy refuses pickled data without allow_pickle: exactly the files that could run code.
+    if raw[:6] == b"\x93NUMPY":
         raise ModelFileError(
-            f"The file is not a plain .npz of numeric arrays ({err}). Export the weights "
-            "from nnviz and upload that .npz."
-        ) from None
-    except (OSError, zipfile.BadZipFile, EOFError) as err:
+            "This is a single .npy array renamed .npz, not an .npz archive of the model's "
+            f"{len(wanted)} weight arrays. {_FIX}"
+        )
+    member_limits = [math.prod(shape) * _MAX_ITEMSIZE + MAX_NPY_HEADER for shape, _, _ in wanted]
+    if len(raw) > sum(member_limits) + _ZIP_ENTRY_OVERHEAD * (len(wanted) + 1):
         raise ModelFileError(
-            f"This is not an .npz weights file ({err}). Upload the .npz nnviz exported."
-        ) from None
-    if len(arrays) != len(expected):
+            f"The file is {len(raw):,} bytes, more than the weights of this model can take "
+            f"({sum(member_limits):,} bytes at most): {_FIX}"
+        )
+    entries = _zip_entry_count(raw)
+    if entries != len(wanted):
         raise ModelFileError(
-            f"The file has {len(arrays)} arrays but this model has {len(expected)} weight "
+            f"The file has {entries} arrays but this model has {len(wanted)} weight "
             "arrays: export the weights from the same architecture."
         )
-    for k, (array, wanted) in enumerate(zip(arrays, expected)):
-        if array.shape != wanted.shape:
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+            members = _checked_members(archive, member_limits)
+            return [
+                _read_member(archive, info, shape, name) for info, (shape, _, name) in zip(members, wanted)
+            ]
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, NotImplementedError) as err:
+        raise ModelFileError(f"The .npz archive is damaged or truncated ({err}). {_FIX}") from None
+
+
+_MAX_ITEMSIZE = 8  # float64 / int64: the widest plain number accepted
+_EOCD = b"PK\x05\x06"
+
+
+def _zip_entry_count(raw: bytes) -> int:
+    """The number of members the zip's end record declares, read before ``zipfile`` builds an
+    object per member (a small file can declare millions)."""
+    if raw[:4] not in (b"PK\x03\x04", _EOCD):
+        raise ModelFileError(f"This is not an .npz file (a zip archive of .npy arrays). {_FIX}")
+    end = raw.rfind(_EOCD, max(0, len(raw) - 22 - 65_535))
+    if end < 0 or end + 22 > len(raw):
+        raise ModelFileError(f"The .npz archive is truncated (its end record is missing). {_FIX}")
+    return int.from_bytes(raw[end + 10 : end + 12], "little")
+
+
+def _checked_members(archive: zipfile.ZipFile, member_limits: list[int]) -> list[zipfile.ZipInfo]:
+    infos = archive.infolist()
+    names = [info.filename for info in infos]
+    if len(infos) != len(member_limits):
+        raise ModelFileError(
+            f"The file has {len(infos)} arrays but this model has {len(member_limits)} weight "
+            "arrays: export the weights from the same architecture."
+        )
+    for info in infos:
+        if info.is_dir() or not info.filename.endswith(".npy"):
+            raise ModelFileError(f"The archive holds {info.filename!r}, which is not an .npy array. {_FIX}")
+        if names.count(info.filename) > 1:
+            raise ModelFileError(f"The archive holds {info.filename!r} more than once. {_FIX}")
+        if info.flag_bits & 0x1:
+            raise ModelFileError(f"{info.filename!r} is encrypted. {_FIX}")
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            method = {zipfile.ZIP_BZIP2: "bzip2", zipfile.ZIP_LZMA: "LZMA"}.get(
+                info.compress_type, f"method {info.compress_type}"
+            )
             raise ModelFileError(
-                f"Weight array {k} has shape {array.shape} but the model needs {wanted.shape}: "
+                f"{info.filename!r} is compressed with {method}; only stored or deflate members "
+                f"(as np.savez and np.savez_compressed write) are read. {_FIX}"
+            )
+    ordered = sorted(infos, key=lambda info: _array_order(info.filename[: -len(".npy")]))
+    for info, limit in zip(ordered, member_limits):
+        # Deflate cannot shrink data more than ~1032:1; a larger declared ratio is a forged size.
+        stored_wrong = info.compress_type == zipfile.ZIP_STORED and info.compress_size != info.file_size
+        if info.file_size > limit or stored_wrong or info.file_size > 1_100 * info.compress_size + 64:
+            raise ModelFileError(
+                f"{info.filename!r} declares {info.file_size:,} bytes uncompressed from "
+                f"{info.compress_size:,}; the model's weight in that place needs at most "
+                f"{limit:,}. {_FIX}"
+            )
+    return ordered
+
+
+def _read_member(
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, shape: tuple[int, ...], name: str
+) -> np.ndarray:
+    """One ``.npy`` member: header checked against ``shape`` first, then exactly its data read."""
+    with archive.open(info) as stream:
+        magic = stream.read(8)
+        if len(magic) < 8 or magic[:6] != b"\x93NUMPY" or magic[6:] not in (b"\x01\x00", b"\x02\x00"):
+            raise ModelFileError(f"{info.filename!r} is not a plain .npy array (version 1 or 2). {_FIX}")
+        length_bytes = stream.read(2 if magic[6] == 1 else 4)
+        length = int.from_bytes(length_bytes, "little")
+        if len(length_bytes) < 2 or length > MAX_NPY_HEADER:
+            raise ModelFileError(
+                f"{info.filename!r} has a header of {length:,} bytes; a weight array's is under "
+                f"{MAX_NPY_HEADER:,}. {_FIX}"
+            )
+        header = io.BytesIO(length_bytes + stream.read(length))
+        reader = np.lib.format.read_array_header_1_0 if magic[6] == 1 else np.lib.format.read_array_header_2_0
+        try:
+            found, fortran_order, dtype = reader(header, max_header_size=MAX_NPY_HEADER)
+        except Exception as err:  # noqa: BLE001 - numpy's header parser raises several kinds
+            raise ModelFileError(f"{info.filename!r} has an unreadable .npy header ({err}). {_FIX}") from None
+        if (
+            dtype.hasobject
+            or dtype.fields is not None
+            or dtype.subdtype is not None
+            or dtype.kind not in "fiu"
+            or dtype.itemsize > _MAX_ITEMSIZE
+        ):
+            raise ModelFileError(
+                f"{name} is of type {dtype}, not plain numbers (float or int, at most 64 bits): "
+                "the file is not a plain .npz of numeric arrays. " + _FIX
+            )
+        if tuple(found) != shape:
+            raise ModelFileError(
+                f"{name} has shape {tuple(found)} in the file but the model needs {shape}: "
                 "export the weights from the same architecture."
             )
-        if not np.issubdtype(array.dtype, np.number):
-            raise ModelFileError(f"Weight array {k} is of type {array.dtype}, not numbers.")
-        if not np.all(np.isfinite(array)):
-            raise ModelFileError(f"Weight array {k} contains NaN or infinite values.")
-    model.set_weights([array.astype(wanted.dtype) for array in arrays])
+        data = _read_exactly(stream, math.prod(shape) * dtype.itemsize, f"{info.filename!r}", shape, dtype)
+    array = data.view(dtype).reshape(shape, order="F" if fortran_order else "C")
+    _check_float32_range(array, name)
+    return array
+
+
+def _read_exactly(stream, size: int, what: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """``size`` bytes into one buffer, in chunks (never trusting the declared file size), and then
+    a check that nothing follows."""
+    data = np.empty(size, np.uint8)
+    filled = 0
+    while filled < size:
+        chunk = stream.read(min(size - filled, 1 << 16))
+        if not chunk:
+            break
+        data[filled : filled + len(chunk)] = np.frombuffer(chunk, np.uint8)
+        filled += len(chunk)
+    if filled < size or stream.read(1):
+        raise ModelFileError(
+            f"{what} holds {'fewer' if filled < size else 'more'} bytes than its header's shape "
+            f"{shape} of {dtype} needs ({size:,}). {_FIX}"
+        )
+    return data
+
+
+def _check_float32_range(array: np.ndarray, name: str) -> None:
+    values = array.astype(np.float64)
+    bad = np.flatnonzero(~np.isfinite(values) | (np.abs(values) > _FLOAT32_MAX))
+    if len(bad):
+        where = np.unravel_index(bad[0], array.shape) if array.ndim else ()
+        value = values.reshape(-1)[bad[0]]
+        problem = "is NaN or infinite" if not np.isfinite(value) else "is beyond float32's range (±3.4e38)"
+        raise ModelFileError(
+            f"{name} holds {value:g} at index {tuple(int(i) for i in where)}, which "
+            f"{problem}, the precision the model computes in ({len(bad):,} such value"
+            f"{'s' if len(bad) > 1 else ''}): use weights whose values are finite and within ±3.4e38."
+        )
 
 
 def _array_order(name: str) -> tuple[int, str]:
