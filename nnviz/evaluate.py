@@ -7,6 +7,7 @@ formula reads as it is taught (the tests compare them with scikit-learn's).
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -89,3 +90,14 @@ def regression_report(predicted: np.ndarray, y_true: np.ndarray) -> RegressionRe
     return RegressionReport(
         residuals, r2, float(np.sqrt((residuals**2).mean())), float(np.abs(residuals).mean())
     )
+
+
+def weights_digest(weights: list[np.ndarray]) -> str:
+    """A digest of a model's weights (``model.get_weights()``): equal exactly when every weight,
+    shape and dtype is, so a result computed from them can be kept until any of them changes."""
+    digest = hashlib.blake2b(digest_size=16)
+    for array in weights:
+        array = np.ascontiguousarray(array)
+        digest.update(f"{array.dtype.str}{array.shape};".encode())
+        digest.update(array.data)
+    return digest.hexdigest()

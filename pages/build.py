@@ -3,6 +3,7 @@
 import pandas as pd
 import streamlit as st
 
+from nnviz.cost import sample_problems
 from nnviz.spec import check_spec, layer_summary
 from nnviz.ui import state
 from nnviz.ui.files import spec_import
@@ -27,7 +28,7 @@ with editor_col:
 
 spec = ws.spec(dataset)
 with summary_col:
-    problems = check_spec(spec, dataset.target)
+    problems = check_spec(spec, dataset.target) or sample_problems(spec)
     if problems:
         show_problems(problems)
     else:

@@ -8,6 +8,7 @@ from nnviz import figures
 from nnviz.ui.page import trainable_spec, workspace_page
 from nnviz.ui.runtime import run_through_the_router
 from nnviz.ui.widgets import plain
+from nnviz.words import plural
 
 run_through_the_router()
 
@@ -16,7 +17,8 @@ spec = trainable_spec(ws, dataset)
 
 with st.spinner("Starting Keras…"):
     from nnviz.evaluate import classification_report, regression_report
-    from nnviz.predict import class_probabilities, network_outputs
+    from nnviz.predict import class_probabilities
+    from nnviz.ui.evaluation import test_outputs
     from nnviz.ui.training import model_at_rest
 
 model_at_rest(
@@ -28,9 +30,9 @@ model_at_rest(
 
 X, y = dataset.X_test, dataset.y_test
 st.caption(
-    f"{len(X):,} test rows of {plain(dataset.title)} that training never saw, after {len(ws.history)} epochs."
+    f"{len(X):,} test rows of {plain(dataset.title)} that training never saw, after {plural(len(ws.history), 'epoch')}."
 )
-outputs = network_outputs(ws.model, X)
+outputs = test_outputs(ws, dataset, spec)  # once per set of weights, in the training queue's turn
 
 if not dataset.class_names:
     report = regression_report(outputs, y)

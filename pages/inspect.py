@@ -14,8 +14,9 @@ spec = trainable_spec(ws, dataset)
 
 with st.spinner("Starting Keras…"):
     from nnviz.lossmath import logits, loss_steps
-    from nnviz.predict import class_probabilities, misclassified_indices
+    from nnviz.predict import class_probabilities, predicted_labels
     from nnviz.trace import layer_trace
+    from nnviz.ui.evaluation import test_outputs
     from nnviz.ui.inspect_view import (
         DATASET_ROW,
         DRAW,
@@ -66,7 +67,8 @@ elif how == TEST_ROW:
     original = "" if dataset.test_rows is None else f" (dataset row {dataset.test_rows[index]})"
     sample = row_sample(dataset, "test", int(index), f"Test row {index}{original}")
 else:
-    wrong = misclassified_indices(ws.model, X, y, spec.loss)
+    # The test rows' predictions, computed in the training queue's turn and kept per set of weights.
+    wrong = np.flatnonzero(predicted_labels(test_outputs(ws, dataset, spec), spec.loss) != y)
     if len(wrong) == 0:
         st.success(
             "The model classifies every test row correctly: pick one by its row instead.",

@@ -58,7 +58,7 @@ job.renderer = training.renderer_for(dataset, spec, features)
 progress = job.progress()
 if progress.live and job.trainer.batch_size != session[state.BATCH_SIZE]:
     st.caption("The new batch size and validation split apply from the next run.")
-too_long = training.run_problem(job)
+too_long = training.run_problem(job, spec)
 if too_long and progress.state != "paused":
     st.warning(too_long, icon=":material/timer_off:")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from nnviz.cost import sample_problems
 from nnviz.datasets import Dataset
 from nnviz.spec import ModelSpec, check_spec
 from nnviz.ui import state
@@ -21,9 +22,10 @@ def workspace_page(title: str) -> tuple[Dataset, Workspace]:
 
 
 def trainable_spec(ws: Workspace, dataset: Dataset, *, intro: str | None = None) -> ModelSpec:
-    """The architecture being edited, or the page stops here saying what to fix on the Build page."""
+    """The architecture being edited, or the page stops here saying what to fix on the Build page
+    (also when one sample is more work than the server allows)."""
     spec = ws.spec(dataset)
-    problems = check_spec(spec, dataset.target)
+    problems = check_spec(spec, dataset.target) or sample_problems(spec)  # before anything is built
     if problems:
         if intro:
             st.warning(intro)

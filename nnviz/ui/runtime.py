@@ -82,3 +82,11 @@ def request_is_the_users(state, rerun_data) -> bool:
         return True
     widgets = rerun_data.widget_states.widgets if rerun_data.widget_states is not None else []
     return not rerun_data.is_auto_rerun or any(_has_active_trigger_value(w) for w in widgets)
+
+
+def session_owner() -> str | None:
+    """This browser session's id, to give it one slot at a time in the training queue (None outside a run)."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return None if ctx is None else ctx.session_id

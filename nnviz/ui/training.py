@@ -10,11 +10,12 @@ import streamlit as st
 from nnviz import livecharts
 from nnviz.boundary import BoundaryAxes, BoundaryGrid, input_grid, outcome_rendering
 from nnviz.build import build_model
+from nnviz.cost import run_problem as run_cost_problem
 from nnviz.datasets import Dataset
 from nnviz.engine import Progress, Trainer, TrainingJob, TrainingQueue
 from nnviz.spec import Limits, ModelSpec, check_run, metric_name
 from nnviz.ui import state
-from nnviz.ui.runtime import freeze_long_lived_objects, user_request_pending
+from nnviz.ui.runtime import freeze_long_lived_objects, session_owner, user_request_pending
 from nnviz.ui.state import Workspace
 from nnviz.ui.widgets import plain
 
@@ -108,7 +109,12 @@ def training_job(ws: Workspace, dataset: Dataset) -> TrainingJob:
             epochs_done=len(ws.history),
         )
         job = TrainingJob(
-            trainer, ws.history, idle_pause_s=IDLE_PAUSE_S, queue=training_queue(), snapshots=ws.snapshots
+            trainer,
+            ws.history,
+            idle_pause_s=IDLE_PAUSE_S,
+            queue=training_queue(),
+            snapshots=ws.snapshots,
+            owner=session_owner(),  # a session trains or predicts in one slot at a time
         )
         ws.job, ws.job_key = job, key
     return ws.job
@@ -122,18 +128,21 @@ def _train_or_resume(ws: Workspace, dataset: Dataset) -> None:
         return
     if job.progress().state == "paused":
         job.resume()
-    elif run_problem(job) is None:
+    elif run_problem(job, ws.model_spec) is None:
         job.start(st.session_state[state.EPOCHS])
 
 
-def run_problem(job: TrainingJob) -> str | None:
-    """Why the epochs asked for are too many for one run on this server, or None."""
-    return check_run(st.session_state[state.EPOCHS], job.trainer.n_train)
+def run_problem(job: TrainingJob, spec: ModelSpec, *, epochs: int | None = None) -> str | None:
+    """Why the epochs asked for (or ``epochs``) are too many for one run on this server, in row
+    passes or in FLOPs, or None."""
+    epochs = st.session_state[state.EPOCHS] if epochs is None else epochs
+    rows = job.trainer.n_train
+    return check_run(epochs, rows) or run_cost_problem(spec, epochs=epochs, rows=rows)
 
 
 def _step(ws: Workspace, dataset: Dataset) -> None:
     job = training_job(ws, dataset)
-    if not job.running:
+    if not job.running and run_problem(job, ws.model_spec, epochs=1) is None:  # else the page says why
         job.start(1)
         job.join(timeout=STEP_WAIT_S)  # a short epoch is done before the page is drawn again
 
