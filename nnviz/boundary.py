@@ -112,14 +112,17 @@ def _principal_plane(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, tuple[float
     positive, so the picture does not flip between runs) and their shares of the variance."""
     X = np.asarray(X, dtype=np.float64).reshape(len(X), -1)
     mean = X.mean(axis=0)
-    _, singular, directions = np.linalg.svd(X - mean, full_matrices=False)
-    components = directions[:2].copy()
+    centred = X - mean
+    # The eigenvectors of the d × d scatter matrix: the same directions as an SVD of the rows, at a
+    # fraction of the cost for long data.
+    variance, directions = np.linalg.eigh(centred.T @ centred)
+    order = np.argsort(variance)[::-1][:2]
+    components = directions[:, order].T.copy()
     for row in components:
         if row[np.argmax(np.abs(row))] < 0:
             row *= -1
-    variance = singular**2
-    total = variance.sum() or 1.0
-    return mean, components, tuple(float(v / total) for v in variance[:2])
+    total = float(np.clip(variance, 0, None).sum()) or 1.0
+    return mean, components, tuple(float(max(variance[k], 0.0) / total) for k in order)
 
 
 def _span(values: np.ndarray, resolution: int, margin: float) -> np.ndarray:

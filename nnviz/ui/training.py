@@ -211,11 +211,17 @@ def control_buttons(
 
 
 def renderer_for(dataset: Dataset, spec: ModelSpec, features: BoundaryAxes | None):
+_GRID = "train.boundary_grid"  # (dataset, axes, InputGrid) of the last boundary drawn
+
+
     """``f(model)`` that the job calls between chunks to refresh the outcome view (its grid, the
     PCA plane included, is computed once here, not per redraw)."""
     grid = None
     if features is not None and dataset.task != "regression":
-        grid = input_grid(dataset.X_train, features)
+        kept = st.session_state.get(_GRID)  # the page reruns often; the grid changes with its inputs only
+        if kept is None or kept[0] is not dataset or kept[1] != features:
+            kept = st.session_state[_GRID] = (dataset, features, input_grid(dataset.X_train, features))
+        grid = kept[2]
     return partial(outcome_rendering, dataset=dataset, loss=spec.loss, features=features, grid=grid)
 
 
