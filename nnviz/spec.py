@@ -278,6 +278,8 @@ def learning_rate_problem(rate: object) -> str | None:
 
 def shown(value: object, limit: int = 40) -> str:
     """``repr(value)`` cut to about ``limit`` characters, for echoing a user's value in a message."""
+    if isinstance(value, str) and len(value) > limit:  # not the repr of a megabyte to show 40 characters
+        return f"{repr(value[: limit - 11])[:-1]}…{repr(value[-4:])[1:]} ({len(value) + 2:,} characters)"
     text = repr(value)
     if len(text) <= limit:
         return text
