@@ -11,6 +11,7 @@ from plotly.subplots import make_subplots
 
 from nnviz.diagram import NetworkPicture
 from nnviz.style import PROJECTOR
+from nnviz.words import plural
 
 # Okabe–Ito colours: distinguishable with the common colour-vision deficiencies.
 CLASS_COLORS = (
@@ -521,7 +522,9 @@ def network_figure(
     fig.update_yaxes(visible=False, range=[-1.25, 1.15])
     drawn = len(picture.edges)
     note = "" if drawn == picture.total_edges else f" (the {drawn:,} strongest of {picture.total_edges:,})"
-    return _style(fig, height=460, title=title or f"{drawn:,} connections{note}; neuron colour = bias")
+    return _style(
+        fig, height=460, title=title or f"{plural(drawn, 'connection')}{note}; neuron colour = bias"
+    )
 
 
 def _neuron(picture: NetworkPicture, column: int, unit: int, input_names: Sequence[str] | None) -> str:

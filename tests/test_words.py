@@ -68,3 +68,30 @@ def test_softmax_is_described_over_the_whole_vector_not_value_by_value(shape):
     assert "each value" not in softmax and "softmax over the last axis" in softmax
     assert f"its {shape[-1]} values into probabilities summing to 1" in softmax
     assert relu == "no weights: applies relu to each value"  # element-wise activations are value by value
+
+
+def test_a_network_of_one_connection_says_so_in_the_singular():
+    import numpy as np
+
+    from nnviz.diagram import dense_chain, network_picture
+    from nnviz.figures import network_figure
+
+    picture = network_picture(dense_chain([("Dense", [np.array([[0.5]]), np.array([0.1])])]))
+    assert network_figure(picture).layout.title.text.startswith("1 connection;")
+
+
+@pytest.mark.parametrize(
+    ("units", "inputs", "start"),
+    [
+        (1, 3, "The one neuron multiplies the 3 inputs"),
+        (2, 1, "Each of the 2 neurons multiplies the 1 input "),
+    ],
+)
+def test_the_trace_counts_neurons_and_inputs_in_the_singular(units, inputs, start):
+    import keras
+    import numpy as np
+
+    from nnviz.trace import layer_trace
+
+    model = keras.Sequential([keras.Input((inputs,)), keras.layers.Dense(units)])
+    assert layer_trace(model, np.ones(inputs, dtype=np.float32))[0].explanation.startswith(start)

@@ -13,6 +13,7 @@ from nnviz.spec import shown
 from nnviz.ui import state
 from nnviz.ui.state import LayerRow, Workspace
 from nnviz.ui.widgets import forget_widgets, plain
+from nnviz.words import plural
 
 if TYPE_CHECKING:
     from nnviz.datasets import Dataset
@@ -86,7 +87,10 @@ def spec_import(ws: Workspace, dataset: Dataset) -> None:
             else:
                 skipped.append(f"The spec's {key}={shown(settings[key])} was left out: {problem}")
     forget_widgets(dataset.key)
-    st.session_state[_IMPORT_REPORT] = [f"Imported {len(imported.layers)} layers and the settings.", *skipped]
+    st.session_state[_IMPORT_REPORT] = [
+        f"Imported {plural(len(imported.layers), 'layer')} and the settings.",
+        *skipped,
+    ]
     st.rerun()
 
 

@@ -12,6 +12,7 @@ from nnviz.diagram import dense_chain, network_picture
 from nnviz.spec import ModelSpec
 from nnviz.ui.state import Workspace
 from nnviz.ui.text import plain
+from nnviz.words import plural
 
 _VIEWS_KEPT = 24  # per workspace: a slider dragged over every snapshot redraws from memory
 
@@ -46,7 +47,8 @@ def replay_epoch(ws: Workspace, dataset: Dataset) -> int | None:
         options=epochs,
         value=epochs[-1],
         key=key,
-        help=f"{len(epochs)} snapshots of the weights are kept, spread over the {len(ws.history)} epochs "
+        help=f"{plural(len(epochs), 'snapshot')} of the weights are kept, spread over the "
+        f"{plural(len(ws.history), 'epoch')} "
         "(0 = the starting weights). The curve, the boundary and the pictures below follow the slider.",
     )
 

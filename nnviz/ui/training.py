@@ -18,6 +18,7 @@ from nnviz.ui import state
 from nnviz.ui.runtime import freeze_long_lived_objects, session_owner, user_request_pending
 from nnviz.ui.state import Workspace
 from nnviz.ui.widgets import plain
+from nnviz.words import plural
 
 freeze_long_lived_objects()  # TensorFlow has just been imported with this module
 
@@ -210,10 +211,10 @@ def control_buttons(
         )
 
 
-def renderer_for(dataset: Dataset, spec: ModelSpec, features: BoundaryAxes | None):
 _GRID = "train.boundary_grid"  # (dataset, axes, InputGrid) of the last boundary drawn
 
 
+def renderer_for(dataset: Dataset, spec: ModelSpec, features: BoundaryAxes | None):
     """``f(model)`` that the job calls between chunks to refresh the outcome view (its grid, the
     PCA plane included, is computed once here, not per redraw)."""
     grid = None
@@ -245,7 +246,7 @@ def _where(progress: Progress) -> str:
     if progress.step:
         return (
             f"during epoch {progress.epoch + 1} of {progress.epochs} "
-            f"({progress.step} of {progress.steps_per_epoch} batches done)"
+            f"({progress.step} of {plural(progress.steps_per_epoch, 'batch')} done)"
         )
     return f"after epoch {progress.epoch} of {progress.epochs}"
 
@@ -259,7 +260,7 @@ def progress_text(progress: Progress) -> str:
         )
     text = f"Epoch {progress.epoch} of {progress.epochs}"
     if progress.step:
-        text += f" (+ {progress.step} of {progress.steps_per_epoch} batches)"
+        text += f" (+ {progress.step} of {plural(progress.steps_per_epoch, 'batch')})"
     text += " · "
     if progress.state == "running":
         left = f" · about {_duration(progress.eta_s)} left" if progress.done_fraction else ""
@@ -270,7 +271,9 @@ def progress_text(progress: Progress) -> str:
 def run_message(ws: Workspace, progress: Progress) -> None:
     """How the last run ended (or that it waits for its turn): one message, in the user's words."""
     if progress.message:
-        (st.error if progress.state == "failed" else st.warning)(plain(progress.message), icon=":material/warning:")
+        (st.error if progress.state == "failed" else st.warning)(
+            plain(progress.message), icon=":material/warning:"
+        )
     elif progress.state == "paused":
         st.info(
             f"Paused {_where(progress)}; the model keeps the weights it has now, and Resume carries on "

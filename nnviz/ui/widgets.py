@@ -24,6 +24,7 @@ from nnviz.spec import (
 from nnviz.ui import state as state_module
 from nnviz.ui.state import LayerRow, Workspace
 from nnviz.ui.text import plain
+from nnviz.words import plural
 
 if TYPE_CHECKING:  # annotations only: loading scikit-learn is not needed to name a Dataset
     from nnviz.datasets import Dataset
@@ -232,7 +233,9 @@ def _load_starter(ws: Workspace, dataset: Dataset, convolutional: bool) -> None:
 def compile_settings(ws: Workspace, dataset: Dataset) -> None:
     """Loss, optimizer and learning rate of ``ws``, plus a button for the task's suggested output."""
     head, loss = suggested_head(dataset.target)
-    loss_col, optimizer_col, rate_col = st.columns(3)
+    # The loss on a row of its own: its names ("Sparse categorical cross-entropy") are cut short in a third.
+    loss_col = st.container()
+    optimizer_col, rate_col = st.columns(2)
     ws.loss = bound(
         loss_col.selectbox,
         "Loss",
@@ -380,7 +383,7 @@ def code_view(spec: ModelSpec, dataset: Dataset) -> None:
     script = training_script(spec, dataset.key, fit, api=api, **options)
     st.caption(
         f"Loads and prepares the data as the app does, builds this model and trains it with the Train "
-        f"page's settings ({fit.epochs} epochs, batch size {fit.batch_size}, validation split "
+        f"page's settings ({plural(fit.epochs, 'epoch')}, batch size {fit.batch_size}, validation split "
         f"{fit.validation_split:g}, seed {seed}). Run it with python or paste it into a notebook."
         + (
             " Where the download fails, it prints the same note as this app and uses the same stand-in."
