@@ -145,7 +145,11 @@ def data_code(dataset_key: str, *, seed: int = 0, moons_samples: int = 300, moon
 def _print_note(note: str) -> str:
     """``print(note)`` inside an ``except`` block, the text cut into lines at spaces (it prints whole)."""
     pieces = textwrap.wrap(note, width=84, drop_whitespace=False, break_on_hyphens=False)
-    return "    print(\n" + "".join(f"        {json.dumps(piece, ensure_ascii=False)}\n" for piece in pieces) + "    )\n"
+    return (
+        "    print(\n"
+        + "".join(f"        {json.dumps(piece, ensure_ascii=False)}\n" for piece in pieces)
+        + "    )\n"
+    )
 
 
 def _indent(code: str) -> str:

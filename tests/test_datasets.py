@@ -136,7 +136,9 @@ def test_mnist_offline_uses_the_real_5000_image_subset_and_says_so():
         raise Exception("URL fetch failure on https://storage.googleapis.com/…: Name or service not known")
 
     data = load_mnist(fetch=unreachable)
-    assert "5,000 real MNIST images" in data.fallback_reason and "URL fetch failure" not in data.fallback_reason
+    assert (
+        "5,000 real MNIST images" in data.fallback_reason and "URL fetch failure" not in data.fallback_reason
+    )
     assert data.title == "MNIST digits, 5,000-image subset (offline stand-in for the full set)"
     assert data.X_train.shape == (4000, 28, 28) and data.X_test.shape == (1000, 28, 28)
     assert data.X_train.dtype == np.uint8 and data.X_train.max() == 255
