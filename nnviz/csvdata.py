@@ -8,10 +8,12 @@ shows them as plain text.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io
 import math
+import re
 from collections import Counter
 from dataclasses import dataclass
 
@@ -37,6 +39,7 @@ class CsvLimits:
         max_columns: most columns.
         max_classes: most distinct labels in a classification target.
         max_classes_inferred: a numeric target with more distinct values than this is regression.
+        max_name_chars: longest column name.
     """
 
     max_bytes: int = 5_000_000
@@ -44,56 +47,147 @@ class CsvLimits:
     max_columns: int = 200
     max_classes: int = 50
     max_classes_inferred: int = 20
+    max_name_chars: int = 200
 
 
 @dataclass(frozen=True)
 class CsvTable:
-    """A parsed CSV: the table and the file name it came from."""
+    """A parsed CSV: the table, the file name it came from and how it was read (notes for the user)."""
 
     frame: pd.DataFrame
     name: str
     digest: str  # identifies the content, so each upload gets its own workspace
+    notes: tuple[str, ...] = ()
 
 
 def read_csv(raw: bytes, *, name: str = "upload.csv", limits: CsvLimits | None = None) -> CsvTable:
-    """Parse uploaded bytes into a table, or raise :class:`CsvError` saying what to fix."""
+    """Parse uploaded bytes into a table, or raise :class:`CsvError` saying what to fix.
+
+    Also read: UTF-16 text with a byte-order mark, CR-only (old Mac) and CRLF line ends, blank lines
+    before the header, and semicolon- or tab-separated files (with decimal commas); each is said so
+    in the table's notes.
+    """
     limits = limits or CsvLimits()
     if len(raw) > limits.max_bytes:
         raise CsvError(
             f"The file is {len(raw) / 1e6:.1f} MB; this server accepts CSV files up to "
             f"{limits.max_bytes / 1e6:.0f} MB. Upload fewer rows or columns."
         )
+    text, notes = _decoded(raw)
+    if "\x00" in text:
+        raise CsvError(
+            "The file contains NUL bytes, so it is not a UTF-8 text CSV (perhaps a spreadsheet file, "
+            "or UTF-16 text without a byte-order mark): save it as 'CSV UTF-8' and upload that."
+        )
+    # One line end for both parsers: "\r" alone (old Mac files) would otherwise be one long line.
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not text.strip():
+        raise CsvError("The file is empty: upload a CSV with a header line and at least one row.")
+    blank = re.match(r"(?:[ \t]*\n)+", text)
+    if blank:
+        text = text[blank.end() :]
+        lines = blank.group().count("\n")
+        notes.append(f"Skipped {lines} blank line{'s' if lines > 1 else ''} before the header.")
+    separator = _separator(text)
+    if separator != ",":
+        notes.append(f"Read as {_SEPARATORS[separator]}-separated values.")
+    _check_structure(text, separator, limits)
     try:
-        text = raw.decode("utf-8-sig")
+        # Every cell as text: numbers are parsed by _as_numbers, which tells "inf" written in a
+        # cell from a number too large (a 400-digit integer), and keeps labels as written.
+        frame = pd.read_csv(
+            io.StringIO(text), sep=separator, skipinitialspace=True, index_col=False, dtype=str
+        )
+    except (pd.errors.ParserError, ValueError, OverflowError, csv.Error) as err:
+        raise CsvError(
+            f"The file is not a regular table: {err}. Every line needs the same number of "
+            f"{_SEPARATORS[separator]}s as the header."
+        ) from None
+    if frame.empty:
+        raise CsvError("The file has a header but no data rows: add at least 10 rows.")
+    if separator != "," and _read_decimal_commas(frame):
+        notes.append("Numbers with a decimal comma (1,5) were read as 1.5.")
+    return CsvTable(frame, name, hashlib.sha256(raw).hexdigest()[:12], tuple(notes))
+
+
+_SEPARATORS = {",": "comma", ";": "semicolon", "\t": "tab"}
+
+
+_WIDE_ENCODINGS = (
+    ("utf-32", (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)),
+    ("utf-16", (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)),
+)
+
+
+def _decoded(raw: bytes) -> tuple[str, list[str]]:
+    for encoding, marks in _WIDE_ENCODINGS:  # UTF-32 first: its little-endian mark starts as UTF-16's
+        if raw.startswith(marks):
+            try:
+                return raw.decode(encoding), [f"Read as {encoding.upper()} text."]
+            except UnicodeDecodeError:
+                break  # not really that encoding: reported as not UTF-8 below
+    try:
+        return raw.decode("utf-8-sig"), []
     except UnicodeDecodeError as err:
         raise CsvError(
             f"The file is not UTF-8 text (byte 0x{raw[err.start]:02x} at position {err.start}). "
             "Save it again as 'CSV UTF-8' from your spreadsheet program."
         ) from None
-    if "\x00" in text:
-        raise CsvError(
-            "The file contains NUL bytes, so it is not a text CSV (perhaps a spreadsheet file): "
-            "save it as 'CSV UTF-8' and upload that."
-        )
-    if not text.strip():
-        raise CsvError("The file is empty: upload a CSV with a header line and at least one row.")
-    header = next(csv.reader(io.StringIO(text)))
-    _check_names(header, limits)
+
+
+def _separator(text: str) -> str:
+    """The separator that splits the header line into the most fields (a comma when tied)."""
+    first = text.split("\n", 1)[0]
     try:
-        frame = pd.read_csv(io.StringIO(text), skipinitialspace=True)
-    except pd.errors.ParserError as err:
-        raise CsvError(
-            f"The file is not a regular table: {err}. Every line needs the same number of "
-            "commas as the header."
-        ) from None
-    if frame.empty:
-        raise CsvError("The file has a header but no data rows: add at least 10 rows.")
-    if len(frame) > limits.max_rows:
-        raise CsvError(
-            f"The file has {len(frame):,} rows; this server accepts at most {limits.max_rows:,}. "
-            "Upload a sample of the rows."
-        )
-    return CsvTable(frame, name, hashlib.sha256(raw).hexdigest()[:12])
+        counts = {sep: len(next(csv.reader([first], delimiter=sep), [])) for sep in _SEPARATORS}
+    except csv.Error:
+        return ","  # a header field over the csv module's limit: reported by _check_structure
+    return max(_SEPARATORS, key=lambda sep: (counts[sep], sep == ","))
+
+
+def _check_structure(text: str, separator: str, limits: CsvLimits) -> None:
+    """Header names, then the same number of fields on every line and a bounded number of rows,
+    checked line by line before pandas builds anything."""
+    reader = csv.reader(io.StringIO(text), delimiter=separator, skipinitialspace=True)
+    rows = 0
+    try:
+        header = next(reader)
+        _check_names(header, limits)
+        for row in reader:
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue  # a blank line, skipped as pandas skips it
+            rows += 1
+            if len(row) != len(header):
+                raise CsvError(
+                    f"Line {reader.line_num} has {len(row)} field{'s' if len(row) != 1 else ''} but "
+                    f"the header has {len(header)}: every line needs the same number of "
+                    f"{_SEPARATORS[separator]}s as the header (quote text that contains one)."
+                )
+            if rows > limits.max_rows:
+                raise CsvError(
+                    f"The file has more than {limits.max_rows:,} rows; this server accepts at most "
+                    f"{limits.max_rows:,}. Upload a sample of the rows."
+                )
+    except csv.Error as err:
+        where = "the header line" if reader.line_num <= 1 else f"line {reader.line_num}"
+        if "field limit" in str(err):
+            raise CsvError(
+                f"A field in {where} is longer than {csv.field_size_limit():,} characters: "
+                f"column names are at most {limits.max_name_chars} characters and cells hold one "
+                "value each. Check for a missing closing quote, or shorten it."
+            ) from None
+        raise CsvError(f"The file is not a regular table ({err} in {where}): check its quotes.") from None
+
+
+def _read_decimal_commas(frame: pd.DataFrame) -> bool:
+    """Text columns that are numbers written with a decimal comma become numbers (in place)."""
+    changed = False
+    for column in frame.columns:
+        text = frame[column].dropna()
+        if text.str.contains(",", regex=False).any() and text.str.fullmatch(r"\s*[-+]?\d*,?\d+\s*").all():
+            frame[column] = frame[column].str.replace(",", ".", regex=False)
+            changed = True
+    return changed
 
 
 def _check_names(header: list[str], limits: CsvLimits) -> None:
@@ -101,6 +195,12 @@ def _check_names(header: list[str], limits: CsvLimits) -> None:
         raise CsvError(
             f"The file has {len(header):,} columns; this server accepts at most "
             f"{limits.max_columns:,}. Keep the columns you need."
+        )
+    long = [k + 1 for k, column in enumerate(header) if len(column) > limits.max_name_chars]
+    if long:
+        raise CsvError(
+            f"Column {long[0]}'s name is {len(header[long[0] - 1]):,} characters long; names are at "
+            f"most {limits.max_name_chars}: shorten it in the header line."
         )
     blank = [k + 1 for k, column in enumerate(header) if not column.strip()]
     if blank:
@@ -124,11 +224,25 @@ def _as_numbers(values: pd.Series) -> pd.Series | None:
     """The column as floats if it is numeric (blank cells allowed), None if it is text."""
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         return values.astype(np.float64)
-    parsed = pd.to_numeric(values, errors="coerce")
+    # As text first: pandas keeps integers beyond int64 (a 400-digit cell) as Python ints, which
+    # to_numeric cannot convert; as text they become ±inf, reported as out of range.
+    text = values.map(str, na_action="ignore")
+    parsed = pd.to_numeric(text, errors="coerce")
+    # Numbers pandas gives up on (over 4,300 digits) are still numbers to float(); short text is not.
+    unparsed = values.notna() & parsed.isna() & (text.str.len() > 300)
+    if unparsed.any():
+        parsed[unparsed] = text[unparsed].map(_float_or_nan)
     present = values.notna()
     if present.any() and parsed[present].notna().mean() >= 0.5:
         return parsed  # mostly numbers: the cells that are not are mistakes, reported by the caller
     return None
+
+
+def _float_or_nan(cell: str) -> float:
+    try:
+        return float(cell)
+    except ValueError:
+        return math.nan
 
 
 def infer_task(table: CsvTable, target: str, *, limits: CsvLimits | None = None) -> str:
@@ -175,7 +289,7 @@ def csv_dataset(
     task = infer_task(table, target, limits=limits) if task == "infer" else task
     numbers, texts = numeric_columns(table)
     features = [column for column in numbers if column != target]
-    notes = []
+    notes = list(table.notes)
     left_out = [column for column in texts if column != target]
     if left_out:
         plural = len(left_out) > 1
@@ -187,9 +301,18 @@ def csv_dataset(
         raise CsvError("No column besides the target holds numbers: a network needs numeric inputs.")
     X = np.column_stack([_clean_numbers(frame[column], column) for column in features])
     y, class_names = _target(frame[target], target, task, limits)
+    unstratified = _why_not_stratified(y, class_names, test_size) if class_names else None
     X_train, X_test, y_train, y_test, train_rows, test_rows = split_rows(
-        X, y, test_size=test_size, random_state=random_state, stratify=bool(class_names), rows=True
+        X,
+        y,
+        test_size=test_size,
+        random_state=random_state,
+        stratify=bool(class_names) and not unstratified,
+        rows=True,
     )
+    if unstratified:
+        unseen = [repr(name) for k, name in enumerate(class_names) if not np.any(y_train == k)]
+        notes.append(unstratified + (f" Not among the training rows: {', '.join(unseen)}." if unseen else ""))
     X_train, X_test, (mean, scale) = standardise(X_train, X_test, scaling=True)
     notes.append(
         f"{len(features)} numeric feature{'s' if len(features) > 1 else ''}, standardised on the "
@@ -216,27 +339,73 @@ def csv_dataset(
     return dataset, notes
 
 
+def _why_not_stratified(y: np.ndarray, class_names: tuple[str, ...], test_size: float) -> str | None:
+    """Why a split keeping every class's share on both sides is impossible (as scikit-learn's
+    ``train_test_split`` counts rows), or None when it is possible."""
+    counts = np.bincount(y, minlength=len(class_names))
+    n_test = math.ceil(test_size * len(y))
+    fallback = "so the rows were split at random, not class by class."
+    if counts.min() < 2:
+        small = class_names[int(counts.argmin())]
+        return (
+            f"Class {small!r} has only {counts.min()} row: too few for both the training and the test "
+            f"rows, {fallback} Add rows of that class for a fair test."
+        )
+    if n_test < len(class_names) or len(y) - n_test < len(class_names):
+        return (
+            f"The {n_test} test rows cannot hold one row of each of the {len(class_names)} classes, "
+            f"{fallback} Add rows, or choose a target with fewer classes."
+        )
+    return None
+
+
 def _clean_numbers(values: pd.Series, column: str) -> np.ndarray:
+    """The column as float64, or :class:`CsvError` naming the first cell that is text, missing,
+    infinite or beyond float32 (the precision the network computes in)."""
     numbers = _as_numbers(values)
     bad_text = values.notna() & numbers.isna()
     if bad_text.any():
         row = int(np.flatnonzero(bad_text.to_numpy())[0])
         raise CsvError(
-            f"Column {column!r} holds numbers but also text such as {str(values.iloc[row])!r} "
+            f"Column {column!r} holds numbers but also text such as {_shown(values.iloc[row])} "
             f"(data row {row + 1}): fix those cells or delete the column."
         )
-    _check_finite(numbers.to_numpy(), column)
-    return numbers.to_numpy(np.float64)
-
-
-def _check_finite(values: np.ndarray, column: str) -> None:
-    missing = np.flatnonzero(~np.isfinite(values))
+    array = numbers.to_numpy(np.float64)
+    missing = np.flatnonzero(np.isnan(array))
     if len(missing):
-        kind = "infinite" if np.isinf(values[missing[0]]) else "empty or NaN"
         raise CsvError(
-            f"Column {column!r} has {len(missing):,} {kind} value{'s' if len(missing) > 1 else ''} "
+            f"Column {column!r} has {len(missing):,} empty or NaN value{'s' if len(missing) > 1 else ''} "
             f"(first in data row {missing[0] + 1}): fill them in or delete those rows."
         )
+    written_inf = np.isinf(array) & values.map(_is_inf_text).to_numpy(bool)
+    if written_inf.any():
+        rows = np.flatnonzero(written_inf)
+        raise CsvError(
+            f"Column {column!r} has {len(rows):,} infinite value{'s' if len(rows) > 1 else ''} "
+            f"(first in data row {rows[0] + 1}): fill them in or delete those rows."
+        )
+    huge = np.flatnonzero(~(np.abs(array) <= _FLOAT32_MAX))
+    if len(huge):
+        raise CsvError(
+            f"Column {column!r} holds {_shown(values.iloc[huge[0]])} in data row {huge[0] + 1} "
+            f"({len(huge):,} such value{'s' if len(huge) > 1 else ''}), beyond float32's range "
+            "(±3.4e38) in which the network computes: rescale the column (divide it by a power of "
+            "ten, or take its logarithm) or delete those rows."
+        )
+    return array
+
+
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _is_inf_text(cell: object) -> bool:
+    return isinstance(cell, (str, float)) and str(cell).strip().lstrip("+-").lower() in ("inf", "infinity")
+
+
+def _shown(cell: object) -> str:
+    """A cell as the message quotes it: long ones cut, with their length."""
+    text = str(cell)
+    return repr(text) if len(text) <= 24 else f"{text[:12]!r}… ({len(text):,} characters)"
 
 
 def _target(
@@ -249,8 +418,7 @@ def _target(
                 f"The target {column!r} holds text, so it cannot be predicted by regression: "
                 "choose classification or a numeric target."
             )
-        _check_finite(numbers.to_numpy(np.float64), column)
-        return numbers.to_numpy(np.float32), ()
+        return _clean_numbers(values, column).astype(np.float32), ()
     if values.isna().any():
         row = int(np.flatnonzero(values.isna().to_numpy())[0])
         raise CsvError(f"The target {column!r} is empty in data row {row + 1}: give every row a label.")

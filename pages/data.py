@@ -1,5 +1,6 @@
 """Step 1: pick a dataset and look at it."""
 
+import numpy as np
 import streamlit as st
 
 from nnviz import figures
@@ -62,24 +63,34 @@ if dataset.is_image:
     labels = [dataset.class_names[k] for k in dataset.y_train[:24]]
     st.plotly_chart(figures.digit_grid_figure(dataset.X_train[:24], labels), key="digits")
 else:
-    st.subheader("Two features against each other")
-    names = list(dataset.feature_names)
-    x_col, y_col = st.columns(2)
-    x_feature = x_col.selectbox(
-        "Horizontal axis", range(len(names)), format_func=names.__getitem__, key=f"data.{dataset.key}.x"
-    )
-    y_feature = y_col.selectbox(
-        "Vertical axis",
-        range(len(names)),
-        index=1,
-        format_func=names.__getitem__,
-        key=f"data.{dataset.key}.y",
-    )
+    names, X_shown = list(dataset.feature_names), dataset.X_train
+    if len(names) == 1:  # one input: plotted against the target instead of a second feature
+        st.subheader("The feature against the target")
+        names.append(f"{dataset.target_name} (class number)" if dataset.class_names else dataset.target_name)
+        X_shown, pair = np.column_stack([X_shown[:, 0], dataset.y_train]), (0, 1)
+    else:
+        st.subheader("Two features against each other")
+        x_col, y_col = st.columns(2)
+        pair = (
+            x_col.selectbox(
+                "Horizontal axis",
+                range(len(names)),
+                format_func=names.__getitem__,
+                key=f"data.{dataset.key}.x",
+            ),
+            y_col.selectbox(
+                "Vertical axis",
+                range(len(names)),
+                index=1,
+                format_func=names.__getitem__,
+                key=f"data.{dataset.key}.y",
+            ),
+        )
     st.plotly_chart(
         figures.feature_scatter_figure(
-            dataset.X_train,
+            X_shown,
             dataset.y_train,
-            (x_feature, y_feature),
+            pair,
             feature_names=names,
             class_names=dataset.class_names,
             target_name=dataset.target_name,
