@@ -33,19 +33,22 @@ TRAINING_FACTOR = 3  # a training step ≈ forward + two backward passes of the 
 class CostLimits:
     """Server limits on work, so that one user's network cannot hold the machine for minutes.
 
-    Defaults measured on the 2-core development machine (README, "Limits for a shared server"):
-    about 0.005–0.02 s per forward GFLOP for large convolutions (2 TensorFlow threads), 0.03 s per
-    GFLOP counted for training (three per sample and row).
+    Defaults from measurements on the 2-core development machine (README, "Limits for a shared
+    server"), with 2 TensorFlow threads: a forward pass of large convolutions and Dense layers takes
+    0.005–0.02 s per GFLOP on a quiet machine and ~0.07 s with the other core busy; training takes
+    ~0.03 s per GFLOP counted (three per sample and row).
 
     Args:
         max_sample_flops: most FLOPs of one forward pass of one sample (env
-            ``NNVIZ_MAX_SAMPLE_FLOPS``): 50 MFLOP evaluates MNIST's 10,000 test images in ~2–10 s.
+            ``NNVIZ_MAX_SAMPLE_FLOPS``): 20 MFLOP predicts MNIST's 10,000 test images (200 GFLOP)
+            in ~2–4 s, ~14 s on a busy machine.
         max_run_flops: most FLOPs of one training run (×3 per sample, × rows × epochs) or one
-            evaluation (per sample × rows) (env ``NNVIZ_MAX_RUN_FLOPS``): 5 TFLOP, ~2–6 minutes,
-            as long as the 10,000,000 row passes of ``NNVIZ_MAX_EPOCH_ROWS`` take a small network.
+            evaluation (per sample × rows) (env ``NNVIZ_MAX_RUN_FLOPS``): 5 TFLOP, ~2.5 minutes
+            of training, about what the 10,000,000 row passes of ``NNVIZ_MAX_EPOCH_ROWS`` take a
+            small network.
     """
 
-    max_sample_flops: int = 50_000_000
+    max_sample_flops: int = 20_000_000
     max_run_flops: int = 5_000_000_000_000
 
     @classmethod

@@ -147,7 +147,7 @@ def test_evaluate_waits_for_a_free_slot_in_the_training_queue(predictions_counte
 
 
 def test_a_network_over_the_work_limit_is_refused_on_every_page_before_it_is_built():
-    """Within the 2 M-parameter limit (about 630,000), but 97 MFLOP per image (limit 50 MFLOP)."""
+    """Within the 2 M-parameter limit (about 630,000), but 98 MFLOP per image (limit 20 MFLOP)."""
     from nnviz.spec import LayerSpec
     from nnviz.ui.state import LayerRow
 
@@ -168,7 +168,7 @@ def test_a_network_over_the_work_limit_is_refused_on_every_page_before_it_is_bui
         assert not at.exception, at.exception
         errors = re.sub(r"\\(.)", r"\1", " ".join(e.value for e in at.error))  # as shown: unescaped
         assert "This network needs 98.4 MFLOP (multiply-adds) per image" in errors, page
-        assert "the limit on this server is 50 MFLOP" in errors and "fewer filters" in errors
+        assert "the limit on this server is 20 MFLOP" in errors and "fewer filters" in errors
         assert ws.model is None  # nothing was built, nothing predicted
     assert not at.metric and not at.get("plotly_chart")
 
