@@ -291,7 +291,7 @@ def channel_grid_figure(
     shown = min(values.shape[2], max_channels)
     columns = max(1, min(columns, shown))
     rows = -(-shown // columns)
-    row_px = row_px or min(320, max(150, 1200 // columns))
+    row_px = row_px or (320 if columns == 1 else 160)  # maps are square: about as tall as they are wide
     fig = make_subplots(
         rows=rows,
         cols=columns,

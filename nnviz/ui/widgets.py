@@ -156,7 +156,8 @@ def _layer_row(ws: Workspace, dataset: Dataset, position: int, row: LayerRow, *,
     with options_col:  # at most three options side by side: Conv2D's five take two rows
         rows = max(-(-len(names) // _OPTIONS_PER_ROW), 1)
         for _ in range(rows):
-            columns += st.columns(_OPTIONS_PER_ROW, vertical_alignment="bottom")
+            # Fewer options share the row: Dense's activation box then shows "softmax" whole.
+            columns += st.columns(min(_OPTIONS_PER_ROW, max(len(names), 1)), vertical_alignment="bottom")
     for name, column in zip(names, columns):
         widget, label, options = _OPTION_WIDGETS[name]
         value = getattr(layer, name)
