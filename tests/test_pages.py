@@ -175,7 +175,9 @@ class TestBuildPage:
         at = open_app("pages/build.py")
         first = workspace(at).rows[0].id
         at.number_input(key=f"w.moons.{first}.units").set_value(50_000).run()
-        assert "units=50000 is outside 1 to 1,024: this server allows 1,024" in texts(at.error).replace("\\", "")
+        assert "units=50000 is outside 1 to 1,024: this server allows 1,024" in texts(at.error).replace(
+            "\\", ""
+        )
 
     def test_softmax_on_regression_says_what_to_change_and_the_suggestion_fixes_it(self):
         at = choose_dataset(open_app(), "housing")
@@ -412,6 +414,19 @@ class TestInspectPage:
         expected = float(ws.model.predict(scaled, verbose=0)[0, 0])
         assert f"Prediction: {expected:.3f}" in texts(at.subheader)
         np.testing.assert_allclose(at.dataframe[1].value["value"], scaled[0], rtol=1e-6)  # the input shown
+
+    @pytest.mark.parametrize("dataset", ["moons", "iris", "housing"])
+    def test_steps_keras_has_no_function_for_show_a_dash_not_none(self, dataset):
+        at = choose_dataset(open_app(), dataset)
+        at.switch_page("pages/inspect.py").run()
+        for frame in at.dataframe:
+            if frame.value.isna().any().any():  # a missing value is drawn as the placeholder
+                assert frame.proto.placeholder == "—", list(frame.value.columns)
+            # No column of sentences: it pushed the table past the page's width.
+            assert "meaning" not in frame.value.columns
+        steps = next(frame.value for frame in at.dataframe if "Keras call" in frame.value.columns)
+        if steps["Keras"].isna().any():
+            assert "— : Keras has no function of its own for this step" in texts(at.caption)
 
     @pytest.mark.parametrize("value", [1e39, -4e38])
     def test_a_typed_value_the_network_cannot_take_is_named(self, value):
