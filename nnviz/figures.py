@@ -356,6 +356,7 @@ def kernels_figure(kernel: np.ndarray, *, max_filters: int = 16, max_channels: i
                     zmin=-limit,
                     zmax=limit,
                     showscale=f == 0 and c == 0,
+                    colorbar={"len": 250, "lenmode": "pixels", "y": 1, "yanchor": "top"},
                     hovertemplate=f"filter {f}, in {c}: %{{z:.4g}}<extra></extra>",
                     **(text if annotate else {}),
                 ),
