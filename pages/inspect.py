@@ -13,7 +13,7 @@ dataset, ws = workspace_page("Inspect one input")
 spec = trainable_spec(ws, dataset)
 
 with st.spinner("Starting Keras…"):
-    from nnviz.lossmath import logits, loss_steps
+    from nnviz.lossmath import logits, loss_steps, model_loss
     from nnviz.predict import class_probabilities, predicted_labels
     from nnviz.trace import layer_trace
     from nnviz.ui.evaluation import test_outputs
@@ -120,7 +120,9 @@ if truth is None:
 else:
     st.caption(
         "What training minimises for this one sample: the loss, computed by hand in numpy beside the "
-        "Keras functions that fit() uses. The reported loss is the mean of this over the rows."
+        "model's compiled loss, the number fit() and evaluate() use. The reported loss is the mean of "
+        "this over the rows."
     )
-    steps = loss_steps(np.asarray(output), logits(trace[-1]), truth, spec.loss)
+    compiled = model_loss(ws.model, x, truth)  # what evaluate() reports for this sample alone
+    steps = loss_steps(np.asarray(output), logits(trace[-1]), truth, spec.loss, compiled=compiled)
     show_loss_steps(steps, class_names=dataset.class_names or None)

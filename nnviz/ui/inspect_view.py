@@ -13,7 +13,7 @@ import streamlit as st
 from nnviz import figures
 from nnviz.datasets import Dataset
 from nnviz.drawing import MNIST_SIDE, ink, to_mnist
-from nnviz.lossmath import LossStep
+from nnviz.lossmath import LossStep, clipping_note
 from nnviz.trace import LayerStep, worked_sum, worked_window
 from nnviz.ui.widgets import plain
 from nnviz.words import plural
@@ -309,11 +309,7 @@ def show_layer_step(step: LayerStep, label: str, *, input_names: Sequence[str] |
                     show_values(step.numpy_output, title="numpy")
                 with keras_col:
                     show_values(step.keras_output, title="Keras")
-        _verdict(
-            f"max |numpy − Keras| = {step.max_abs_diff:.2e} · np.isclose (rtol = atol = 1e-5): ",
-            step.agrees,
-            ("they agree", "they differ"),
-        )
+        _verdict(_rounding_words(step), step.agrees, ("they agree", "they differ"))
 
 
 def _worked_cell(step: LayerStep) -> None:
@@ -391,12 +387,30 @@ def show_loss_steps(steps: Sequence[LossStep], *, class_names: Sequence[str] | N
         st.caption("— : Keras has no function of its own for this step; it happens inside the next call.")
     for step in steps:
         st.caption(f"**{step.name}**: {step.meaning}")
+    note = clipping_note(list(steps))
+    if note:
+        st.info(note, icon=":material/info:")
     compared = [step for step in steps if step.agrees is not None]
     worst = max(step.max_abs_diff for step in compared)
     _verdict(
-        f"max |numpy − Keras| over {len(compared)} comparisons = {worst:.2e}: ",
+        f"max |numpy − Keras| over {len(compared)} comparison{'s' if len(compared) != 1 else ''} = "
+        f"{worst:.2e} (float32 rounding allows 1e-5 · (1 + the size of the values added up)): ",
         all(step.agrees for step in compared),
         ("numpy's loss agrees with Keras's", "numpy's loss differs from Keras's"),
+    )
+
+
+def _rounding_words(step: LayerStep) -> str:
+    """The largest difference and what float32 rounding allows there, for the verdict."""
+    diff = np.abs(np.asarray(step.numpy_output, np.float64) - np.asarray(step.keras_output, np.float64))
+    if diff.shape != step.tolerance.shape:
+        return "numpy's and Keras's outputs have different shapes: "
+    if diff.size == 0:
+        return "no values to compare: "
+    worst = np.unravel_index(int(np.nanargmax(diff / step.tolerance)), diff.shape)
+    return (
+        f"max |numpy − Keras| = {step.max_abs_diff:.2e}; float32 rounding allows "
+        f"{step.tolerance_rule} ({step.tolerance[worst]:.1e} at the value that differs most): "
     )
 
 
