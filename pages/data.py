@@ -17,9 +17,7 @@ state.init_state()
 session = st.session_state
 st.title("Data")
 
-state_widget(
-    st.selectbox, "Dataset", state.DATASET, options=list(DATASET_TITLES), format_func=dataset_title
-)
+state_widget(st.selectbox, "Dataset", state.DATASET, options=list(DATASET_TITLES), format_func=dataset_title)
 if session[state.DATASET] == "moons":
     samples_col, noise_col = st.columns(2)
     state_widget(
