@@ -6,6 +6,8 @@ The references are Keras's own ``evaluate`` (its compiled test step) and hand-wr
 numpy, never the code under test.
 """
 
+import dataclasses
+
 import keras
 import numpy as np
 import pytest
@@ -149,23 +151,7 @@ def test_raw_pixel_network_agrees_on_every_layer_of_100_digits():
 
 def _with_output(step: LayerStep, numpy_output: np.ndarray) -> LayerStep:
     """``step`` as if numpy had computed ``numpy_output`` (a plausible mistake)."""
-    return LayerStep(
-        index=step.index,
-        name=step.name,
-        kind=step.kind,
-        activation=step.activation,
-        inputs=step.inputs,
-        weights=step.weights,
-        bias=step.bias,
-        steps=step.steps,
-        numpy_output=numpy_output,
-        keras_output=step.keras_output,
-        explanation=step.explanation,
-        window=step.window,
-        parameters=step.parameters,
-        magnitude=step.magnitude,
-        magnitude_rule=step.magnitude_rule,
-    )
+    return dataclasses.replace(step, numpy_output=numpy_output)
 
 
 def test_real_mistakes_are_still_caught_on_raw_pixels():
