@@ -107,6 +107,22 @@ def sample_flops(spec: ModelSpec) -> int:
     return sum(cost.flops for cost in layer_costs(spec))
 
 
+VIEW_FLOPS = 500_000_000  # one redraw of a view over the input plane: ~5-35 ms here
+
+
+def view_resolution(
+    spec: ModelSpec, *, dims: int, most: int, least: int = 20, budget: float = VIEW_FLOPS
+) -> int:
+    """Points per axis of a view over the input plane (``dims=2``) or line (``dims=1``): the most
+    up to ``most`` whose prediction costs at most ``budget`` FLOPs, but not fewer than ``least``.
+
+    The live boundary is predicted every redraw while training: a wide network within the
+    parameter limit (~2 MFLOP per point) over 150×150 points would cost 45 GFLOP per redraw.
+    """
+    fits = int((budget / max(sample_flops(spec), 1)) ** (1 / dims))
+    return max(least, min(most, fits))
+
+
 def rows_per_call(spec: ModelSpec, *, flops: float = 5e9, memory_bytes: int = 64 * 2**20) -> int:
     """Rows to compute in one call: about ``flops`` FLOPs (~0.1–0.25 s here) and no layer's float32
     output for them larger than ``memory_bytes``; 1 to 4,096."""

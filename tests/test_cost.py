@@ -16,6 +16,7 @@ from nnviz.cost import (
     sample_flops,
     sample_problems,
     training_flops,
+    view_resolution,
 )
 from nnviz.spec import LayerSpec, ModelSpec, Target, check_spec
 
@@ -293,3 +294,25 @@ class TestRunAndEvaluationLimits:
 def test_rows_per_call_bound_the_work_and_the_memory_of_one_call(model, expected):
     assert rows_per_call(model) == expected
     assert math.isfinite(expected) and expected >= 1
+
+
+@pytest.mark.parametrize("width", [8, 300, 1000, 2000])
+@pytest.mark.parametrize("dims", [1, 2])
+def test_views_over_the_input_plane_get_the_points_a_redraw_can_afford(width, dims):
+    """The live boundary predicts every point of its grid at each redraw: a wide network gets fewer
+    points (never under 20 per axis), a small one all 150."""
+    wide = spec(
+        (2,),
+        LayerSpec("Dense", units=width, activation="relu"),
+        LayerSpec("Dense", units=width, activation="relu"),
+        LayerSpec("Dense", units=2, activation="softmax"),
+    )
+    per_point = 2 * width + width * width + width * 2  # multiply-adds, counted by hand
+    resolution = view_resolution(wide, dims=dims, most=150, budget=5e8)
+    assert 20 <= resolution <= 150
+    if resolution > 20:
+        assert resolution**dims * per_point <= 5e8
+    if resolution < 150:
+        assert (resolution + 1) ** dims * per_point > 5e8
+    if width == 8:
+        assert resolution == 150

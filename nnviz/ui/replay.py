@@ -7,6 +7,7 @@ import streamlit as st
 
 from nnviz import figures
 from nnviz.boundary import BoundaryAxes, input_grid, neuron_maps
+from nnviz.cost import view_resolution
 from nnviz.datasets import Dataset
 from nnviz.diagram import dense_chain, network_picture
 from nnviz.spec import ModelSpec
@@ -127,7 +128,8 @@ def _neuron_maps(
     titles = input_grid(dataset.X_train, features, resolution=2).axis_titles(dataset.feature_names)
 
     def computed():
-        xs, _, maps = neuron_maps(model, dataset.X_train, features=features)
+        resolution = view_resolution(spec, dims=features.dims, most=60)
+        xs, _, maps = neuron_maps(model, dataset.X_train, features=features, resolution=resolution)
         shown = maps[:-1]  # the last layer's map is the decision boundary above
         if features.dims == 1:  # each unit's output along the line, one curve per unit
             return [

@@ -11,6 +11,7 @@ from nnviz import livecharts
 from nnviz.boundary import BoundaryAxes, BoundaryGrid, input_grid, outcome_rendering
 from nnviz.build import build_model
 from nnviz.cost import run_problem as run_cost_problem
+from nnviz.cost import view_resolution
 from nnviz.datasets import Dataset
 from nnviz.engine import Progress, Trainer, TrainingJob, TrainingQueue
 from nnviz.spec import Limits, ModelSpec, check_run, metric_name
@@ -211,7 +212,7 @@ def control_buttons(
         )
 
 
-_GRID = "train.boundary_grid"  # (dataset, axes, InputGrid) of the last boundary drawn
+_GRID = "train.boundary_grid"  # (dataset, (axes, resolution), InputGrid) of the last boundary drawn
 
 
 def renderer_for(dataset: Dataset, spec: ModelSpec, features: BoundaryAxes | None):
@@ -219,9 +220,15 @@ def renderer_for(dataset: Dataset, spec: ModelSpec, features: BoundaryAxes | Non
     PCA plane included, is computed once here, not per redraw)."""
     grid = None
     if features is not None and dataset.task != "regression":
+        # as many points as a redraw can afford for this network (a wide one gets a coarser grid)
+        view = (features, view_resolution(spec, dims=features.dims, most=150))
         kept = st.session_state.get(_GRID)  # the page reruns often; the grid changes with its inputs only
-        if kept is None or kept[0] is not dataset or kept[1] != features:
-            kept = st.session_state[_GRID] = (dataset, features, input_grid(dataset.X_train, features))
+        if kept is None or kept[0] is not dataset or kept[1] != view:
+            kept = st.session_state[_GRID] = (
+                dataset,
+                view,
+                input_grid(dataset.X_train, features, resolution=view[1]),
+            )
         grid = kept[2]
     return partial(outcome_rendering, dataset=dataset, loss=spec.loss, features=features, grid=grid)
 
