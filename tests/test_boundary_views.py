@@ -109,6 +109,15 @@ def test_a_csv_with_one_numeric_feature_trains_with_a_1d_view(labels):
     assert not at.exception, at.exception
     assert "Inside the network after epoch 0" in _texts(at.subheader)
     assert len(_outcome_specs(at)) == 1
+    # Evaluate and Inspect work with one feature too, down to a typed value
+    at.switch_page("pages/evaluate.py").run()
+    assert not at.exception and not at.error, (at.exception, _texts(at.error))
+    assert any(metric.label == "Accuracy" for metric in at.metric)
+    at.switch_page("pages/inspect.py").run()
+    assert not at.exception and not at.error, (at.exception, _texts(at.error))
+    at.radio(key="inspect.how").set_value("Type your own").run()
+    assert not at.exception and not at.error, (at.exception, _texts(at.error))
+    assert any(h.value.startswith("Prediction: ") for h in at.subheader)
 
 
 def test_a_csv_with_one_numeric_feature_and_a_numeric_target_trains_as_regression():

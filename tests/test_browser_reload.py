@@ -145,7 +145,8 @@ def _reload_round_trip(tab, app_url: str) -> None:
     _wait_idle(tab, TRAIN_MS)
     assert _query(tab) == before
     assert _trained_epochs(tab) == trained  # the model came back, not a fresh one
-    expect(main.get_by_text(re.compile(r"Dense\(7, relu\)"))).to_be_visible()
+    # the Train caption's network (the look back also names "Layer 1 · Dense(7, relu)")
+    expect(main.get_by_text(re.compile(r"· Dense\(7, relu\) →"))).to_be_visible()
     expect(main.get_by_text("could not be restored")).to_have_count(0)
     expect(tab.get_by_text("Opened the shared setup")).to_have_count(0)  # the address is its own setup
     expect(tab.locator('[data-testid="stException"]')).to_have_count(0)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import gc
+import secrets
 
 import streamlit as st
+
+from nnviz.ui import state
 
 
 def keep_keras_state_between_runs() -> None:
@@ -85,8 +88,11 @@ def request_is_the_users(state, rerun_data) -> bool:
 
 
 def session_owner() -> str | None:
-    """This browser session's id, to give it one slot at a time in the training queue (None outside a run)."""
+    """An id of this browser session, to give it one slot at a time in the training queue (None
+    outside a run). Kept in the session's state rather than taken from the script context, whose
+    session id is the same for every AppTest session."""
     from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-    ctx = get_script_run_ctx()
-    return None if ctx is None else ctx.session_id
+    if get_script_run_ctx() is None:
+        return None
+    return st.session_state.setdefault(state.QUEUE_OWNER, secrets.token_hex(16))
