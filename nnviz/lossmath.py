@@ -177,13 +177,12 @@ _CLIPPED = "loss from p (clipped)"
 
 
 def _compared(keras_code: str, keras_loss: np.ndarray, compiled: float | None) -> tuple[str, np.ndarray]:
-    """What the training loss is checked against: the compiled loss when given, else ``keras_code``."""
+    """What the training loss is checked against: the model's compiled loss (what fit and evaluate
+    use) when given, else the ``keras.losses`` call ``keras_code``."""
     if compiled is None:
         return keras_code, np.asarray(keras_loss)
-    return (
-        f"{keras_code}, as compiled into the model: model.compute_loss(y, model(x)), what fit and evaluate use",
-        np.asarray(compiled, dtype=np.float64),
-    )
+    function = keras_code.split("(")[0].removeprefix("keras.losses.")
+    return f"model.compute_loss(y, model(x)): the compiled {function}", np.asarray(compiled, dtype=np.float64)
 
 
 def _clipped(p: np.ndarray) -> np.ndarray:
