@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from nnviz.datasets import Dataset, split_rows, standardise
+from nnviz.words import plural
 
 TASKS = ("infer", "classification", "regression")
 
@@ -285,16 +286,17 @@ def csv_dataset(
     if task not in TASKS:
         raise CsvError(f"Task {task!r} is unknown: use one of {', '.join(TASKS)}.")
     if len(frame) < 10:
-        raise CsvError(f"The file has {len(frame)} rows; a network needs at least 10 to train and test on.")
+        raise CsvError(
+            f"The file has {plural(len(frame), 'row')}; a network needs at least 10 to train and test on."
+        )
     task = infer_task(table, target, limits=limits) if task == "infer" else task
     numbers, texts = numeric_columns(table)
     features = [column for column in numbers if column != target]
     notes = list(table.notes)
     left_out = [column for column in texts if column != target]
     if left_out:
-        plural = len(left_out) > 1
         notes.append(
-            f"Left out {len(left_out)} column{'s' if plural else ''} that hold{'' if plural else 's'} "
+            f"Left out {plural(len(left_out), 'column')} that hold{'s' if len(left_out) == 1 else ''} "
             f"text, not numbers: {', '.join(repr(c) for c in left_out)}."
         )
     if not features:
@@ -374,14 +376,14 @@ def _clean_numbers(values: pd.Series, column: str) -> np.ndarray:
     missing = np.flatnonzero(np.isnan(array))
     if len(missing):
         raise CsvError(
-            f"Column {column!r} has {len(missing):,} empty or NaN value{'s' if len(missing) > 1 else ''} "
+            f"Column {column!r} has {plural(len(missing), 'empty or NaN value')} "
             f"(first in data row {missing[0] + 1}): fill them in or delete those rows."
         )
     written_inf = np.isinf(array) & values.map(_is_inf_text).to_numpy(bool)
     if written_inf.any():
         rows = np.flatnonzero(written_inf)
         raise CsvError(
-            f"Column {column!r} has {len(rows):,} infinite value{'s' if len(rows) > 1 else ''} "
+            f"Column {column!r} has {plural(len(rows), 'infinite value')} "
             f"(first in data row {rows[0] + 1}): fill them in or delete those rows."
         )
     huge = np.flatnonzero(~(np.abs(array) <= _FLOAT32_MAX))

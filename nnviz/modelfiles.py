@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from nnviz.spec import Limits, ModelSpec, SpecError, shown
+from nnviz.words import plural
 
 SPEC_FORMAT = "nnviz-spec/1"
 MAX_SPEC_BYTES = 100_000
@@ -173,7 +174,7 @@ def _read_weight_arrays(raw: bytes, wanted: list[tuple[tuple[int, ...], np.dtype
     if raw[:6] == b"\x93NUMPY":
         raise ModelFileError(
             "This is a single .npy array renamed .npz, not an .npz archive of the model's "
-            f"{len(wanted)} weight arrays. {_FIX}"
+            f"{plural(len(wanted), 'weight array')}. {_FIX}"
         )
     member_limits = [math.prod(shape) * _MAX_ITEMSIZE + MAX_NPY_HEADER for shape, _, _ in wanted]
     if len(raw) > sum(member_limits) + _ZIP_ENTRY_OVERHEAD * (len(wanted) + 1):
@@ -184,8 +185,8 @@ def _read_weight_arrays(raw: bytes, wanted: list[tuple[tuple[int, ...], np.dtype
     entries = _zip_entry_count(raw)
     if entries != len(wanted):
         raise ModelFileError(
-            f"The file has {entries} arrays but this model has {len(wanted)} weight "
-            "arrays: export the weights from the same architecture."
+            f"The file has {plural(entries, 'array')} but this model has "
+            f"{plural(len(wanted), 'weight array')}: export the weights from the same architecture."
         )
     try:
         with zipfile.ZipFile(io.BytesIO(raw)) as archive:
@@ -217,8 +218,8 @@ def _checked_members(archive: zipfile.ZipFile, member_limits: list[int]) -> list
     names = [info.filename for info in infos]
     if len(infos) != len(member_limits):
         raise ModelFileError(
-            f"The file has {len(infos)} arrays but this model has {len(member_limits)} weight "
-            "arrays: export the weights from the same architecture."
+            f"The file has {plural(len(infos), 'array')} but this model has "
+            f"{plural(len(member_limits), 'weight array')}: export the weights from the same architecture."
         )
     for info in infos:
         if info.is_dir() or not info.filename.endswith(".npy"):

@@ -138,7 +138,7 @@ def test_weights_of_another_architecture_are_refused_before_anything_changes():
         match=r"Weight array 0 \(kernel of layer 1, Dense\) has shape \(4, 6\) in the file but the model needs \(4, 5\)",
     ):
         load_weights_npz(model, weights_npz(build_model(other)))
-    with pytest.raises(ModelFileError, match="has 1 arrays but this model has 4"):
+    with pytest.raises(ModelFileError, match="has 1 array but this model has 4 weight arrays"):
         load_weights_npz(model, _npz(arr_0=np.zeros((4, 5))))
     with pytest.raises(ModelFileError, match="NaN or infinite"):
         load_weights_npz(
