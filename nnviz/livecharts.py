@@ -35,8 +35,9 @@ def _config(height: int) -> dict:
     return {
         "height": round(height * 1.25) if projector else height,
         "config": {
-            "axis": {"labelFontSize": size, "titleFontSize": size + 2},
-            "legend": {"labelFontSize": size, "titleFontSize": size, "orient": "bottom"},
+            # long names (a CSV's column headers) end in "…" instead of running over the chart
+            "axis": {"labelFontSize": size, "titleFontSize": size + 2, "titleLimit": 420, "labelLimit": 180},
+            "legend": {"labelFontSize": size, "titleFontSize": size, "orient": "bottom", "labelLimit": 240},
             "title": {"fontSize": size + 4},
         },
         "usermeta": {"embedOptions": {"renderer": "svg", "actions": False}},

@@ -126,6 +126,19 @@ def _start_a_long_run(page) -> None:
 
 def _no_exceptions(page) -> None:
     expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+    _nothing_cut_short(page)
+
+
+def _nothing_cut_short(page) -> None:
+    """No text on the page ends in "…" because its box is too narrow (button labels, chosen
+    options, tabs): every word a user must read is shown whole."""
+    cut = page.evaluate(
+        """() => [...document.querySelectorAll('[data-testid="stMain"] *')]
+               .filter(e => getComputedStyle(e).textOverflow === 'ellipsis'
+                            && e.scrollWidth > e.clientWidth + 1 && e.innerText.trim())
+               .map(e => e.innerText.trim())"""
+    )
+    assert not cut, f"text cut short on {page.url}: {cut}"
 
 
 def test_click_through_the_app(app_url, page):
@@ -339,7 +352,7 @@ def test_a_digit_drawn_on_the_canvas_steps_through_a_convolutional_network(app_s
         _choose(tab, "Dataset", "MNIST digits (28×28 images, ten classes)")
         expect(main.get_by_text("10 classes", exact=True)).to_be_visible(timeout=STEP_MS)
         _go(tab, "2 · Build")
-        main.get_by_role("button", name="Starter: convolutional network").click()
+        main.get_by_role("button", name="Convolutional starter").click()
         expect(main.get_by_text("Ready to train.")).to_be_visible()
         expect(main.locator('[data-testid="stCode"]').first).to_contain_text("layers.Conv2D(filters=8")
         _wait_idle(tab)

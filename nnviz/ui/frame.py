@@ -18,7 +18,7 @@ def sidebar() -> None:
     # The name of the data in use: an offline stand-in's once a download failed (see retitle_if_stale).
     title = st.session_state[SIDEBAR_TITLE] = dataset_title(st.session_state[state.DATASET])
     if presentation_frame():
-        _, switch_col = st.columns([5, 1])
+        _, switch_col = st.columns([3, 1])  # wide enough for the switch's label at projector size
         with switch_col:
             _presentation_switch()
         return

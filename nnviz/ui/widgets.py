@@ -94,9 +94,9 @@ def layer_editor(ws: Workspace, dataset: Dataset) -> None:
         width="stretch",
     )
     with starter_col:
-        starters = [("Load the starter network", False)]
+        starters = [("Starter network", False)]
         if dataset.is_image:
-            starters = [("Starter: dense network", False), ("Starter: convolutional network", True)]
+            starters = [("Dense starter", False), ("Convolutional starter", True)]
         for label, convolutional in starters:
             st.button(
                 label,
@@ -105,6 +105,7 @@ def layer_editor(ws: Workspace, dataset: Dataset) -> None:
                 on_click=_load_starter,
                 args=(ws, dataset, convolutional),
                 width="stretch",
+                help="Replace the layers by the starter network for this dataset.",
             )
 
 
@@ -145,7 +146,7 @@ def _layer_row(ws: Workspace, dataset: Dataset, position: int, row: LayerRow, *,
     number.markdown(f"**{position + 1}**")
     kind = bound(
         kind_col.selectbox,
-        "Output layer type" if is_output else "Layer type",
+        "Output layer" if is_output else "Layer type",
         key=f"{prefix}.kind",
         value=layer.kind,
         options=LAYER_KINDS,
@@ -266,12 +267,15 @@ def compile_settings(ws: Workspace, dataset: Dataset) -> None:
         with st.expander(f"What {ws.optimizer} does with each gradient g (η = {ws.learning_rate:g})"):
             st.latex(rule)
             st.caption(words + " Keras's default constants are written in.")
-    st.button(
-        f"Use the suggested output for this task: {head.label()} with {LOSS_LABELS[loss].lower()}",
+    suggest_col, words_col = st.columns([1, 2], vertical_alignment="center")
+    suggest_col.button(
+        "Use the suggested output",
         key=f"{dataset.key}.suggest",
         on_click=_use_suggested_head,
         args=(ws, dataset),
+        width="stretch",
     )
+    words_col.caption(f"For this task: {head.label()} with {LOSS_LABELS[loss].lower()}.")
 
 
 def _use_suggested_head(ws: Workspace, dataset: Dataset) -> None:
