@@ -83,7 +83,7 @@ else:
 target = plain(dataset.target_name)  # names from an uploaded file are shown as text, never as markup
 x, truth = sample.x, sample.truth
 st.markdown(sample.heading)
-show_values(x, title="The input", names=None if dataset.is_image else dataset.feature_names)
+show_values(x, title="The input", names=None if dataset.is_image else dataset.feature_names, key="input")
 
 trace = layer_trace(ws.model, x)
 for position, step in enumerate(trace):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -28,7 +27,6 @@ TEST_ROW, DATASET_ROW, MISTAKE, TYPED, DRAW = (
 
 _CANVAS_TOOLBAR_PX = 48  # room above the canvas for its toolbar (2.65rem tall, shown on hover)
 _TABLE_MAX = 32  # outputs up to this many values are tabulated number by number; longer ones are drawn
-_keys = itertools.count()
 
 
 @dataclass(frozen=True, eq=False)
@@ -217,11 +215,14 @@ def show_values(
     *,
     title: str,
     names: Sequence[str] | None = None,
+    key: str,
     channel_name: str = "channel",
     columns: int = 8,
 ) -> None:
     """A short vector as a column of numbers; a long vector or an image as a chart; an image with
-    channels (``height × width × channels``) as one small map per channel, ``columns`` to a row."""
+    channels (``height × width × channels``) as one small map per channel, ``columns`` to a row.
+    ``key`` names the chart for the page's whole life, so a rerun updates it rather than making
+    a new one."""
     values = np.asarray(values)
     st.markdown(f"**{title}** · shape {values.shape}")
     if values.ndim == 1 and values.size <= _TABLE_MAX:
@@ -234,10 +235,10 @@ def show_values(
     elif values.ndim == 3:
         st.plotly_chart(
             figures.channel_grid_figure(values, name=channel_name, columns=columns),
-            key=f"values.{next(_keys)}",
+            key=f"values.{key}",
         )
     else:
-        st.plotly_chart(figures.values_figure(values, title="", names=names), key=f"values.{next(_keys)}")
+        st.plotly_chart(figures.values_figure(values, title="", names=names), key=f"values.{key}")
 
 
 def comparison_table(step: LayerStep) -> pd.DataFrame:
@@ -259,7 +260,7 @@ def show_layer_step(step: LayerStep, label: str, *, input_names: Sequence[str] |
             with st.expander(
                 f"The {plural(step.weights.shape[3], 'filter')}: kernel W {step.weights.shape}", expanded=True
             ):
-                st.plotly_chart(figures.kernels_figure(step.weights), key=f"kernels.{next(_keys)}")
+                st.plotly_chart(figures.kernels_figure(step.weights), key=f"kernels.{step.index}")
                 st.caption(
                     "Blue weights add, red ones subtract: a filter responds where the image looks like it."
                 )
@@ -274,14 +275,16 @@ def show_layer_step(step: LayerStep, label: str, *, input_names: Sequence[str] |
         in_col, out_col = st.columns([1, 2], gap="large")
         with in_col:
             # A third of the page: four maps to a row keep each map and its number readable.
-            show_values(step.inputs, title="x — the input", names=input_names, columns=4)
+            show_values(
+                step.inputs, title="x — the input", names=input_names, columns=4, key=f"{step.index}.in"
+            )
             if step.weights is not None and step.kind != "Conv2D":
                 with st.expander(
                     f"Weights W {step.weights.shape} and bias b", expanded=step.weights.size <= 200
                 ):
                     st.plotly_chart(
                         figures.weights_figure(step.weights, step.bias, title=""),
-                        key=f"weights.{next(_keys)}",
+                        key=f"weights.{step.index}",
                     )
         with out_col:
             st.markdown("**numpy**")
@@ -296,19 +299,31 @@ def show_layer_step(step: LayerStep, label: str, *, input_names: Sequence[str] |
                 table = comparison_table(step)
                 formats = {name: st.column_config.NumberColumn(format="%.6f") for name in table.columns}
                 formats["|numpy − Keras|"] = st.column_config.NumberColumn(format="%.1e")
-                st.dataframe(table, column_config=formats, key=f"compare.{next(_keys)}")
+                st.dataframe(table, column_config=formats, key=f"compare.{step.index}")
             elif step.numpy_output.ndim == 3:
                 maps = "activation maps, one per filter" if step.kind == "Conv2D" else "one map per channel"
                 name = "filter" if step.kind == "Conv2D" else "channel"
-                show_values(step.numpy_output, title=f"numpy: {maps}", channel_name=name, columns=4)
+                show_values(
+                    step.numpy_output,
+                    title=f"numpy: {maps}",
+                    channel_name=name,
+                    columns=4,
+                    key=f"{step.index}.numpy",
+                )
                 with st.expander("Keras's own maps, to compare"):
-                    show_values(step.keras_output, title="Keras", channel_name=name, columns=4)
+                    show_values(
+                        step.keras_output,
+                        title="Keras",
+                        channel_name=name,
+                        columns=4,
+                        key=f"{step.index}.keras",
+                    )
             else:
                 numpy_col, keras_col = st.columns(2)
                 with numpy_col:
-                    show_values(step.numpy_output, title="numpy")
+                    show_values(step.numpy_output, title="numpy", key=f"{step.index}.numpy")
                 with keras_col:
-                    show_values(step.keras_output, title="Keras")
+                    show_values(step.keras_output, title="Keras", key=f"{step.index}.keras")
         _verdict(_rounding_words(step), step.agrees, ("they agree", "they differ"))
 
 
@@ -332,7 +347,8 @@ def _worked_cell(step: LayerStep) -> None:
             if channels > 1:
                 st.caption(f"Input channel {c}")
             st.plotly_chart(
-                figures.window_figure(cell.window[:, :, c], cell.kernel[:, :, c]), key=f"cell.{next(_keys)}"
+                figures.window_figure(cell.window[:, :, c], cell.kernel[:, :, c]),
+                key=f"cell.{step.index}.{c}",
             )
         more = f" (only the first {shown} of {channels} are drawn)" if channels > shown else ""
         bias = f" + bias {cell.bias:.4g}" if cell.bias is not None else ""
@@ -343,7 +359,7 @@ def _worked_cell(step: LayerStep) -> None:
             + (f", then {step.activation}" if step.activation not in (None, "linear") else "")
         )
     else:
-        st.plotly_chart(figures.window_figure(cell.window, None), key=f"cell.{next(_keys)}")
+        st.plotly_chart(figures.window_figure(cell.window, None), key=f"cell.{step.index}")
         st.caption(f"a[{row}, {column}, {channel}] = the largest value in this window = **{cell.value:.4g}**")
 
 
