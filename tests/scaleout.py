@@ -46,7 +46,7 @@ from urllib.parse import parse_qs
 
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidHandshake
 from websockets.sync.client import connect
 
 # A tab's websocket lives across many calls here, as in a browser, not in one with-block.
@@ -119,11 +119,22 @@ class User:
                 self.cookies[name] = morsel.value
 
     def get(self, path: str) -> None:
-        request = urllib.request.Request(self.base + path, headers={"Cookie": self._cookie_header()})
-        with urllib.request.urlopen(request, timeout=SILENCE_S) as response:
-            response.read()
-            self._take_cookies(response.headers)
-            self.seen.append((time.time(), response.headers.get("X-Replica", "?"), f"GET {path}"))
+        """A page load. A 502/503 (the replica died during the request) is what a person reloads: so
+        do we, and note it."""
+        deadline = time.monotonic() + SILENCE_S
+        while True:
+            request = urllib.request.Request(self.base + path, headers={"Cookie": self._cookie_header()})
+            try:
+                with urllib.request.urlopen(request, timeout=SILENCE_S) as response:
+                    response.read()
+                    self._take_cookies(response.headers)
+                    self.seen.append((time.time(), response.headers.get("X-Replica", "?"), f"GET {path}"))
+                    return
+            except urllib.error.HTTPError as exc:
+                if exc.code not in (502, 503) or time.monotonic() > deadline:
+                    raise Failure(f"GET {path}: HTTP {exc.code}") from exc
+                self.reconnects.append({"on": f"GET {path}: HTTP {exc.code}, reloaded"})
+                time.sleep(1)
 
     # websocket -------------------------------------------------------------
     def open_socket(self):
@@ -190,7 +201,10 @@ class User:
                 if visit:
                     self.get("/")  # a reload
                 self.get("/_stcore/host-config")
-                ws = self.open_socket()
+                try:
+                    ws = self.open_socket()
+                except (OSError, InvalidHandshake) as exc:  # its replica died during the handshake
+                    ws = self._reconnect(reconnect_s, because=f"{type(exc).__name__}: {exc}")
                 step = 0
                 while step <= self.interactions:
                     try:
@@ -198,7 +212,7 @@ class User:
                         step += 1
                         time.sleep(random.uniform(*self.think_s))
                     except ConnectionClosed:
-                        ws = self._reconnect(reconnect_s)
+                        ws = self._reconnect(reconnect_s, because="websocket closed")
                 ws.close()
         except Failure as exc:
             self.failures.append(str(exc))
@@ -243,7 +257,7 @@ class User:
         if got != str(self.seed):
             raise Failure(f"the address holds seed={got}, expected seed={self.seed}")
 
-    def _reconnect(self, reconnect_s: float):
+    def _reconnect(self, reconnect_s: float, *, because: str):
         """The websocket closed under us (its replica died): reconnect like the browser, with the same
         cookies, and run the page again with the address's setup."""
         closed = time.time()
@@ -255,7 +269,7 @@ class User:
                 ws = self.open_socket()
                 shown = self.run(ws)
                 break
-            except (OSError, ConnectionClosed, urllib.error.URLError) as exc:
+            except (OSError, ConnectionClosed, InvalidHandshake) as exc:
                 if time.monotonic() > deadline:
                     raise Failure(
                         f"no replica answered within {reconnect_s:g} s of the disconnect: {exc}"
@@ -265,7 +279,7 @@ class User:
         note = [a for a in shown["alerts"] if RETRAIN_NOTE in a]
         self.notes.extend(note)
         self.reconnects.append(
-            {"on": "websocket closed", "after_s": round(time.time() - closed, 2), "attempts": attempt,
+            {"on": because, "after_s": round(time.time() - closed, 2), "attempts": attempt,
              "note": bool(note), "seed": self.seed}
         )  # fmt: skip
         self.replica = self.seen[-1][1]
@@ -462,6 +476,8 @@ def report(
     others = [u for u in users if u not in affected]
     problems: list[str] = []
     for u in others:
+        if u.reconnects or u.notes:
+            problems.append(f"user {u.n} of a replica that kept running saw {u.reconnects or u.notes}")
         if len(replicas_of(u)) != 1 and not (killed and replicas_of(u)[0] == killed):
             problems.append(f"user {u.n} moved between replicas {replicas_of(u)} without its replica failing")
     for u in affected:
@@ -481,7 +497,7 @@ def report(
         per_replica[first] = per_replica.get(first, 0) + 1
     wire = [s for u in users for s in u.wire_s]
     back = [r["after_s"] for u in affected for r in u.reconnects if "after_s" in r]
-    closed = [u for u in affected if any(r["on"] == "websocket closed" for r in u.reconnects)]
+    closed = [u for u in affected if any("after_s" in r for r in u.reconnects)]
     result = {
         "replicas": args.replicas,
         "users": len(users),
@@ -493,7 +509,7 @@ def report(
         },
         "killed": killed,
         "killed_replica_users": len(affected),
-        "of_which_websocket_closed": len(closed),
+        "of_which_websocket_closed_or_refused": len(closed),
         "of_which_moved_on_reload": len(affected) - len(closed),
         "killed_replica_users_saw_note": sum(1 for u in affected if u.notes),
         "others_saw_note_or_disconnect": sum(1 for u in others if u.notes or u.reconnects),
