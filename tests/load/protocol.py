@@ -21,7 +21,8 @@ How a session goes, as the frontend does it:
    run, only within that fragment).
 4. A widget change is a new ``rerun_script`` with that widget's state in the field of its type:
    ``string_value`` for a selectbox and a radio (the option as shown), ``int_value`` or
-   ``double_value`` for a number input (by its data type), ``double_array_value`` for a slider,
+   ``double_value`` for a number input (by its data type), ``double_array_value`` for a slider
+   (``string_array_value``, the options as shown, for a select slider),
    ``bool_value`` for a checkbox or toggle, ``string_value`` for a text input, and a one-shot
    ``trigger_value`` for a button. A page change sends the target's ``page_script_hash``, the
    query string left empty (the app writes its own) and only the widgets of the main script.
@@ -51,6 +52,7 @@ from streamlit.proto.ClientState_pb2 import ClientState
 from streamlit.proto.Element_pb2 import Element
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.NumberInput_pb2 import NumberInput
+from streamlit.proto.Slider_pb2 import Slider
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
 FINISHED = ForwardMsg.ScriptFinishedStatus
@@ -177,7 +179,8 @@ class StreamlitClient:
         return [e for e in found if kind is None or e.WhichOneof("type") == kind]
 
     def texts(self) -> list[str]:
-        """Every text the page shows: titles, markdown, captions, alerts, metrics, code, exceptions."""
+        """Every text the page shows: titles, markdown, captions, alerts, metrics, code, progress bars'
+        texts, exceptions."""
         out = []
         for element in self.elements():
             kind = element.WhichOneof("type")
@@ -188,13 +191,15 @@ class StreamlitClient:
                 out.append(f"{proto.label}: {proto.body}")
             elif kind == "code":
                 out.append(proto.code_text)
+            elif kind == "progress":
+                out.append(proto.text)
             elif kind == "exception":
                 out.append(f"{proto.type}: {proto.message}")
         return out
 
     def shows(self, text: str) -> bool:
-        """Whether some text on the page contains ``text``."""
-        return any(text in t for t in self.texts())
+        """Whether some text on the page contains ``text`` (markdown's backslash escapes ignored)."""
+        return any(text in t or text in t.replace("\\", "") for t in self.texts())
 
     def exceptions(self) -> list[str]:
         """The exception elements on the page, as ``Type: message``."""
@@ -240,8 +245,16 @@ class StreamlitClient:
 
         return self._timed_run(send, timeout_s=timeout_s)
 
-    def set(self, label: str, value, kind: str | None = None, *, key: str | None = None, index: int = 0,
-            timeout_s: float = 60.0) -> float:
+    def set(
+        self,
+        label: str,
+        value,
+        kind: str | None = None,
+        *,
+        key: str | None = None,
+        index: int = 0,
+        timeout_s: float = 60.0,
+    ) -> float:
         """Give the widget ``label`` a new ``value`` and wait for the run that follows."""
         state = widget_state(self.widget(label, kind, key=key, index=index), value)
         self._values[state.id] = state
@@ -255,18 +268,25 @@ class StreamlitClient:
         trigger = WidgetState(id=element.button.id, trigger_value=True)
         return self._timed_run(lambda: self._send_rerun(triggers=[trigger]), timeout_s=timeout_s)
 
-    def wait_for(self, condition: Callable[[], bool], what: str, *, timeout_s: float = 120.0,
-                 on_run: Callable[[], None] | None = None) -> float:
+    def wait_for(
+        self,
+        condition: Callable[[], bool],
+        what: str,
+        *,
+        timeout_s: float = 120.0,
+        on_run: Callable[[], None] | None = None,
+    ) -> float:
         """Wait until ``condition()`` holds after a run finished; return when that was
         (``time.perf_counter``). ``on_run`` is called after each finished run, before the check."""
         deadline = time.monotonic() + timeout_s
-        seen = 0
         with self._changed:
+            self._check_page()
+            if self.runs and condition():
+                return self.runs[-1].finished_at
+            seen = len(self.runs)
             while True:
-                for run in self.runs[seen:]:
+                for run in self.runs[seen:]:  # a run cut short by the next one counts: it drew
                     seen += 1
-                    if run.status == FINISHED.FINISHED_EARLY_FOR_RERUN:
-                        continue
                     self._check_page()
                     if on_run:
                         on_run()
@@ -312,9 +332,17 @@ class StreamlitClient:
     def _summary(self) -> str:
         return repr([t[:80] for t in self.texts()][:12])
 
-    def _send_rerun(self, *, page_hash: str | None = None, query_string: str | None = None,
-                    page_name: str = "", triggers=(), fragment_id: str = "", auto: bool = False,
-                    only: set[str] | None = None) -> None:
+    def _send_rerun(
+        self,
+        *,
+        page_hash: str | None = None,
+        query_string: str | None = None,
+        page_name: str = "",
+        triggers=(),
+        fragment_id: str = "",
+        auto: bool = False,
+        only: set[str] | None = None,
+    ) -> None:
         state = ClientState(
             query_string=self.query_string if query_string is None else query_string,
             page_script_hash=self.page_hash if page_hash is None else page_hash,
@@ -463,6 +491,11 @@ def widget_state(element: Element, value) -> WidgetState:
             state.int_value = int(value)
         else:
             state.double_value = float(value)
+    elif kind == "slider" and proto.type == Slider.SELECT_SLIDER:  # the options as shown
+        values = [str(v) for v in (value if isinstance(value, list | tuple) else [value])]
+        if not set(values) <= set(proto.options):
+            raise PageError(f"{value!r} is not an option of {proto.label!r}: {list(proto.options)}")
+        state.string_array_value.data.extend(values)
     elif kind == "slider":
         state.double_array_value.data.extend(value if isinstance(value, list | tuple) else [value])
     elif kind == "checkbox":

@@ -1,9 +1,9 @@
 """Proof under load: many real browser sessions against one nnviz server (a benchmark, not a unit test).
 
-    python tests/load.py --sessions 10 30          # concurrent users: each opens the app, picks a
+    python tests/load/browser.py --sessions 10 30          # concurrent users: each opens the app, picks a
                                                    # dataset and builds a model; 20% also train
-    python tests/load.py --soak 200                # connect → train briefly → disconnect, N times
-    python tests/load.py --pin --sessions 30       # the server on a core of its own, browsers on the other
+    python tests/load/browser.py --soak 200                # connect → train briefly → disconnect, N times
+    python tests/load/browser.py --pin --sessions 30       # the server on a core of its own, browsers on the other
 
 It starts its own ``streamlit run app.py`` on a free local port and drives Debian's Chromium with
 Playwright (one browser, one context per user). Reported: failed sessions, p50/p95 seconds from a
@@ -27,7 +27,7 @@ from playwright.async_api import async_playwright, expect
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 from nnviz.bench import (  # noqa: E402
     CHROMIUM,
