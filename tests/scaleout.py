@@ -321,7 +321,7 @@ class Replicas:
             else:
                 subprocess.run(
                     [PODMAN, "run", "-d", "--init", "--network", "host", "--read-only", "--tmpfs", "/tmp",
-                     "-e", f"STREAMLIT_SERVER_PORT={port}", "--name", self.name(i), IMAGE],
+                     "-e", "MPLCONFIGDIR=/tmp/matplotlib", "-e", f"STREAMLIT_SERVER_PORT={port}", "--name", self.name(i), IMAGE],
                     check=True, stdout=subprocess.DEVNULL,
                 )  # fmt: skip
                 self.handles.append(self.name(i))

