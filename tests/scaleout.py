@@ -393,6 +393,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--no-kill", action="store_true")
     parser.add_argument("--local", action="store_true", help="local streamlit processes instead of podman")
     parser.add_argument("--no-build", action="store_true", help="use the image as it is")
+    parser.add_argument("--locust", type=int, default=0, help="also run tests/load with this many users")
     parser.add_argument("--reconnect-s", type=float, default=30, help="how long a user keeps reconnecting")
     args = parser.parse_args(argv)
     if args.replicas < 2 and not args.no_kill:
@@ -413,7 +414,7 @@ def main(argv: list[str] | None = None) -> dict:
     subprocess.run([haproxy, "-c", "-q", "-f", str(cfg)], check=True)
     replicas = Replicas(ports, local=args.local, tag=str(os.getpid()))
     lb_log = open(ARTIFACTS / "haproxy.log", "w")  # noqa: SIM115 - closed in finally
-    lb = None
+    lb = locust = None
     result: dict = {}
     try:
         t = time.monotonic()
@@ -430,6 +431,15 @@ def main(argv: list[str] | None = None) -> dict:
         users = [User(n, base, args.interactions, args.visits, tuple(args.think)) for n in range(args.users)]
         scenario_s = args.visits * (args.interactions + 1) * sum(args.think) / 2
         kill_at = args.kill_at if args.kill_at is not None else (args.arrive_s + scenario_s) / 2
+        locust = None
+        if args.locust:
+            # The project's Locust load test (tests/load) through the same balancer at the same time:
+            # the whole teaching loop, every fifth user training.
+            locust = subprocess.Popen(
+                [sys.executable, "-m", "tests.load", "--users", str(args.locust), "--url", base,
+                 "--label", "scaleout-locust"],
+                cwd=REPO, stdout=open(ARTIFACTS / "locust.log", "w"), stderr=subprocess.STDOUT,
+            )  # fmt: skip
         threads = [threading.Thread(target=u.scenario, args=(args.reconnect_s,), daemon=True) for u in users]
         t0 = time.time()
         for i, thread in enumerate(threads):
@@ -448,15 +458,38 @@ def main(argv: list[str] | None = None) -> dict:
             thread.join(timeout=600)
         duration = time.time() - t0
 
+        if locust is not None:
+            locust.wait(timeout=1800)
         result = report(users, args, killed_name, killed_at, duration, startup_s)
     finally:
+        if locust is not None and locust.poll() is None:
+            locust.kill()
         if lb is not None:
             lb.terminate()
             lb.wait(timeout=10)
         lb_log.close()
         replicas.stop()
+    result["websocket_cookie_flags"] = websocket_cookie_flags((ARTIFACTS / "haproxy.log").read_text())
+    if args.locust:
+        summary = REPO / "test-artifacts" / "load" / "scaleout-locust.json"
+        result["locust"] = json.loads(summary.read_text()) if summary.exists() else "no summary: see its log"
+    print(json.dumps({k: result[k] for k in ("websocket_cookie_flags", "locust") if k in result}, indent=2))
     (ARTIFACTS / "result.json").write_text(json.dumps(result, indent=2))
     return result
+
+
+def websocket_cookie_flags(log: str) -> dict[str, int]:
+    """HAProxy's persistence-cookie verdict for every websocket it carried (its httplog's termination
+    state, 3rd character): V = the request's NNVIZ_REPLICA named the replica that served it (affinity
+    held), N = the request had no such cookie, D = it named a replica that was down (moved), I/E/O =
+    invalid or expired."""
+    flags: dict[str, int] = {}
+    for line in log.splitlines():
+        if '"GET /_stcore/stream' in line:
+            state = next((w for w in line.split() if re.fullmatch(r"[-A-Za-z]{4}", w)), None)
+            if state:
+                flags[state[2]] = flags.get(state[2], 0) + 1
+    return flags
 
 
 def report(
