@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import threading
@@ -44,6 +45,7 @@ COLUMNS = (
     "queue wait p50 / max s",
     "server RSS peak MB",
     "server CPU (cores)",
+    "Locust CPU (cores)",
     "wall s",
 )
 
@@ -52,7 +54,9 @@ def _q(values: list[float], fraction: float) -> float | None:
     return round(float(np.quantile(values, fraction)), 2) if values else None
 
 
-def summarise(users: int, samples: dict, peak_mb: float, cores: float, wall_s: float) -> dict:
+def summarise(
+    users: int, samples: dict, peak_mb: float, cores: float, client_cores: float, wall_s: float
+) -> dict:
     timings = samples["samples"]
     plain = [s for name, values in timings.items() if name not in (TRAINING, QUEUE_WAIT) for s in values]
     trainings, waits = timings.get(TRAINING, []), timings.get(QUEUE_WAIT, [])
@@ -71,6 +75,7 @@ def summarise(users: int, samples: dict, peak_mb: float, cores: float, wall_s: f
         "queue_wait_max_s": _q(waits, 1.0),
         "server_rss_peak_mb": round(peak_mb),
         "server_cores_used": round(cores, 2),
+        "locust_cores_used": round(client_cores, 2),
         "wall_s": round(wall_s, 1),
         "first_failures": samples["failures"][:5],
     }
@@ -87,6 +92,7 @@ def table_row(s: dict) -> str:
         f"{s['queue_wait_p50_s']} / {s['queue_wait_max_s']}",
         s["server_rss_peak_mb"],
         s["server_cores_used"],
+        s.get("locust_cores_used"),
         s["wall_s"],
     )
     return "| " + " | ".join(str(c) for c in cells) + " |"
@@ -126,14 +132,17 @@ def run_locust(url: str, users: int, args, label: str, pid: int | None) -> dict:
     if pid:
         threading.Thread(target=sample, daemon=True).start()
     started, cpu_before = time.perf_counter(), cpu_s(pid) if pid else 0.0
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
     with open(OUT / f"{label}-locust.log", "w") as log:
         subprocess.run(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, check=False)
     wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # Locust's CPU (the server is not waited for yet)
+    client_cores = (after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime) / wall
     cores = (cpu_s(pid) - cpu_before) / wall if pid else float("nan")
     stop.set()
     if not samples_file.exists():
         raise RuntimeError(f"Locust wrote no samples; see {OUT / f'{label}-locust.log'}")
-    return summarise(users, json.loads(samples_file.read_text()), max(peak), cores, wall)
+    return summarise(users, json.loads(samples_file.read_text()), max(peak), cores, client_cores, wall)
 
 
 def main(argv: list[str] | None = None) -> list[dict]:

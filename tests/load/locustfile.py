@@ -166,7 +166,7 @@ class NnvizUser(User):
             )
         except Exception as err:
             self._record(TRAINING, time.perf_counter() - started, err)
-            FAILURES.append(f"user {self.number}, {TRAINING}: {type(err).__name__}: {err}"[:400])
+            FAILURES.append(f"user {self.number}, {TRAINING}: {type(err).__name__}: {err}"[:1500])
             raise
         self._record(QUEUE_WAIT, (slot[0] if slot else done) - started)
         self._record(TRAINING, done - started)

@@ -37,6 +37,7 @@ Every wait fails (:class:`PageError`) on an exception element on the page, a clo
 
 from __future__ import annotations
 
+import collections
 import http.cookiejar
 import random
 import threading
@@ -126,6 +127,8 @@ class StreamlitClient:
         self._closed: str | None = None
         self._changed = threading.Condition()
         self._ws: websocket.WebSocket | None = None
+        # the last messages both ways, for the report of a failure: (time, what)
+        self.trail: collections.deque[tuple[float, str]] = collections.deque(maxlen=40)
 
     # -- connection -------------------------------------------------------------------------
 
@@ -322,12 +325,19 @@ class StreamlitClient:
             raise PageError(f"{what}: the connection is closed ({self._closed})")
         silent = time.monotonic() - self._last_heard
         if silent > self.silence_s:
-            raise PageError(f"{what}: the server said nothing for {silent:.0f} s")
+            raise PageError(f"{what}: the server said nothing for {silent:.0f} s; {self.trail_text()}")
 
     def _check_page(self) -> None:
         errors = self.exceptions()
         if errors:
             raise PageError(f"exception on the page: {errors[0][:300]}")
+
+    def trail_text(self, last: int = 12) -> str:
+        """The last messages sent and received, seconds before now: what led to a failure."""
+        now = time.monotonic()
+        return "last messages: " + ", ".join(
+            f"-{now - t:.1f}s {what}" for t, what in list(self.trail)[-last:]
+        )
 
     def _summary(self) -> str:
         return repr([t[:80] for t in self.texts()][:12])
@@ -357,6 +367,7 @@ class StreamlitClient:
         context.url, context.is_embedded, context.color_scheme = f"{self.url}/{self._path}", False, "light"
         message = BackMsg()
         message.rerun_script.CopyFrom(state)
+        self.trail.append((time.monotonic(), f"sent rerun{' of fragment' if fragment_id else ''}"))
         if self._ws is None:
             raise PageError("not connected")
         try:
@@ -391,6 +402,10 @@ class StreamlitClient:
 
     def _handle(self, msg: ForwardMsg) -> None:
         kind = msg.WhichOneof("type")
+        if kind != "delta":
+            status = f" {FINISHED.Name(msg.script_finished)}" if kind == "script_finished" else ""
+            fragment = " (fragment)" if msg.metadata.run.fragment_ids else ""
+            self.trail.append((time.monotonic(), f"got {kind}{status}{fragment}"))
         if kind == "new_session":
             self._run_id = msg.metadata.run.script_run_id
             self._fragment_ids = tuple(msg.metadata.run.fragment_ids)
