@@ -51,6 +51,19 @@ def _write_samples(environment, **_) -> None:
         Path(path).write_text(json.dumps({"samples": SAMPLES, "failures": FAILURES, "completed": COMPLETED}))
 
 
+_ENDED_OTHERWISE = ("Paused", "Stopped", "Training failed", "The loss became")
+
+
+def _done(c: StreamlitClient, epochs: int) -> bool:
+    """Whether the run reached "Done"; PageError if it ended otherwise (nobody clicked Pause or Stop)."""
+    if c.shows(f"Done: {epochs} epochs in"):
+        return True
+    for element in c.elements("alert"):
+        if element.alert.body.startswith(_ENDED_OTHERWISE):
+            raise PageError(f"the run ended without Done: {element.alert.body[:200]!r}")
+    return False
+
+
 class NnvizUser(User):
     """One student: a browser tab, simulated by :class:`StreamlitClient`."""
 
@@ -159,7 +172,7 @@ class NnvizUser(User):
             c.click("Train", timeout_s=120)
             note_queue()
             done = c.wait_for(
-                lambda: c.shows(f"Done: {epochs} epochs in"),
+                lambda: _done(c, epochs),
                 "training to Done",
                 timeout_s=900,
                 on_run=note_queue,
