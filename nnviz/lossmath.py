@@ -182,7 +182,10 @@ def _compared(keras_code: str, keras_loss: np.ndarray, compiled: float | None) -
     if compiled is None:
         return keras_code, np.asarray(keras_loss)
     function = keras_code.split("(")[0].removeprefix("keras.losses.")
-    return f"model.compute_loss(y, model(x)): the compiled {function}", np.asarray(compiled, dtype=np.float64)
+    return (
+        f"model.compute_loss(y=y, y_pred=model(x))  # compiled {function}",
+        np.asarray(compiled, dtype=np.float64),
+    )
 
 
 def _clipped(p: np.ndarray) -> np.ndarray:

@@ -19,15 +19,16 @@ st.caption(
     f"inputs of shape {dataset.input_shape}."
 )
 
-editor_col, summary_col = st.columns([3, 2], gap="large")
-with editor_col:
-    st.subheader("Layers")
-    layer_editor(ws, dataset)
-    st.subheader("Compile")
-    compile_settings(ws, dataset)
+# One column: the layer rows need the page's width (long layer names, up to five options, the
+# move/remove buttons in a row), and so does the summary's explanation of every count.
+st.subheader("Layers")
+layer_editor(ws, dataset)
+checked = st.container()  # the verdict and the summary, filled once the compile settings are read
+st.subheader("Compile")
+compile_settings(ws, dataset)
 
 spec = ws.spec(dataset)
-with summary_col:
+with checked:
     problems = check_spec(spec, dataset.target) or sample_problems(spec)
     if problems:
         show_problems(problems)

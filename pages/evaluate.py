@@ -61,7 +61,7 @@ accuracy_col.metric("Accuracy", f"{report.accuracy:.1%}")
 wrong_col.metric("Misclassified", f"{len(report.wrong):,}")
 rows_col.metric("Test rows", f"{len(X):,}")
 
-matrix_col, scores_col = st.columns(2, gap="large")
+matrix_col, scores_col = st.columns([5, 6], gap="medium")
 with matrix_col:
     st.subheader("Confusion matrix")
     st.plotly_chart(figures.confusion_figure(report.confusion, names), key="confusion")
@@ -77,9 +77,13 @@ with scores_col:
             },
             index=pd.Index(names, name=dataset.target_name),
         ),
-        column_config={
-            name: st.column_config.ProgressColumn(format="%.2f", min_value=0, max_value=1)
-            for name in ("precision", "recall", "F1")
+        column_config={  # widths that fit beside the confusion matrix, also on a 1280-pixel screen
+            "_index": st.column_config.TextColumn(width=100),
+            "rows": st.column_config.NumberColumn(width=50),
+            **{
+                name: st.column_config.ProgressColumn(format="%.2f", min_value=0, max_value=1, width=75)
+                for name in ("precision", "recall", "F1")
+            },
         },
     )
     st.caption(

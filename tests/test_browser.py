@@ -139,6 +139,13 @@ def _nothing_cut_short(page) -> None:
                .map(e => e.innerText.trim())"""
     )
     assert not cut, f"text cut short on {page.url}: {cut}"
+    clipped = page.evaluate(
+        """() => [...document.querySelectorAll('[data-testid="stMain"] [data-testid="stDataFrame"] .dvn-scroller')]
+               .filter(e => e.scrollWidth > e.clientWidth + 1)
+               .map(e => `table at y=${Math.round(e.getBoundingClientRect().top + window.scrollY)}:`
+                         + ` ${e.scrollWidth} px wide in ${e.clientWidth} px`)"""
+    )
+    assert not clipped, f"a table is wider than its place (scrolls sideways) on {page.url}: {clipped}"
 
 
 def test_click_through_the_app(app_url, page):
@@ -443,3 +450,43 @@ def test_a_deep_link_as_the_first_visit_after_a_restart_goes_through_the_router(
         context.close()
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_nothing_is_cut_short_on_a_laptop_screen(app_server, browser):
+    """At 1280 × 720 (a laptop, a projector) every page of a trained iris network and the Build page
+    of a convolutional network show their words whole and their tables without sideways scrolling."""
+    url = app_server[1]
+    tab = browser.new_page(viewport={"width": 1280, "height": 720})
+    tab.set_default_timeout(STEP_MS)
+    main = tab.locator('[data-testid="stMain"]')
+    try:
+        tab.goto(
+            f"{url}/build?dataset=mnist&layers=Rescaling_0.00392_0~Reshape_28,28,1~Conv2D_8_3_1_same_relu~"
+            "MaxPooling2D_2~BatchNormalization~Flatten~Dense_10_softmax"
+        )
+        expect(tab.get_by_role("heading", name="Summary")).to_be_visible(timeout=TRAIN_MS)
+        _wait_idle(tab)
+        _no_exceptions(tab)
+        tab.goto(f"{url}/train?dataset=iris&epochs=30")
+        train_button = main.get_by_role("button", name="Train", exact=True)
+        expect(train_button).to_be_visible(timeout=TRAIN_MS)
+        _wait_idle(tab, TRAIN_MS)
+        train_button.click()
+        expect(main.get_by_text(re.compile(r"^Done: 30 epochs"))).to_be_visible(timeout=TRAIN_MS)
+        for title, heading in (
+            ("3 · Train", "Train"),
+            ("1 · Data", "Data"),
+            ("2 · Build", "Summary"),
+            ("4 · Evaluate", "Per class"),
+            ("5 · Inspect", "From the output to the loss"),
+        ):
+            _go(tab, title)
+            expect(tab.get_by_role("heading", name=heading)).to_be_visible(timeout=TRAIN_MS)
+            _wait_idle(tab, TRAIN_MS)
+            _no_exceptions(tab)
+            _screenshot(tab, f"laptop-{title[0]}-{heading.split()[0].lower()}.png")
+    except BaseException:
+        _screenshot(tab, "failure-laptop-screen.png")
+        raise
+    finally:
+        tab.close()

@@ -50,6 +50,11 @@ def texts(elements) -> str:
     return "\n".join(str(e.value) for e in elements)
 
 
+def keras_calls(at: AppTest) -> list[str]:
+    """The Keras calls Inspect lists for the way to the loss, one per line without its comment."""
+    return [line.split("  #")[0] for code in at.code for line in code.value.splitlines() if "  # " in line]
+
+
 def test_home_links_to_the_four_steps():
     at = open_app()
     assert at.title[0].value == "nnviz"
@@ -303,9 +308,10 @@ class TestInspectPage:
         at.switch_page("pages/inspect.py").run()
         assert not at.exception
         assert "From the output to the loss" in texts(at.subheader)
-        calls = [call for frame in at.dataframe for call in frame.value.get("Keras call", [])]
+        calls = keras_calls(at)
         loss_name = keras_call.removeprefix("keras.losses.")
-        assert f"model.compute_loss(y, model(x)): the compiled {loss_name}" in calls, calls
+        assert "model.compute_loss(y=y, y_pred=model(x))" in calls, calls
+        assert f"# loss: compiled {loss_name}" in texts(at.code)
         assert "comparison" in texts(at.success) and not at.error
 
     def test_a_misclassified_sample_is_offered(self):
@@ -395,8 +401,9 @@ class TestInspectPage:
         assert "has no true label" in texts(at.info)  # no label: no loss, and it says why
         at.selectbox(key="inspect.iris.typed.truth").set_value(1).run()
         assert not at.exception and "true species: **versicolor**" in texts(at.markdown)
-        calls = [call for frame in at.dataframe for call in frame.value.get("Keras call", [])]
-        assert any(call.startswith("keras.losses.sparse_categorical_crossentropy") for call in calls)
+        assert any(
+            call.startswith("keras.losses.sparse_categorical_crossentropy") for call in keras_calls(at)
+        )
 
     def test_a_typed_row_in_raw_units_is_scaled_as_the_training_rows_were(self):
         from sklearn.datasets import load_diabetes
@@ -430,7 +437,9 @@ class TestInspectPage:
                 assert frame.proto.placeholder == "—", list(frame.value.columns)
             # No column of sentences: it pushed the table past the page's width.
             assert "meaning" not in frame.value.columns
-        steps = next(frame.value for frame in at.dataframe if "Keras call" in frame.value.columns)
+        steps = [frame.value for frame in at.dataframe if "|numpy − Keras|" in frame.value.columns][
+            -1
+        ]  # the loss
         if steps["Keras"].isna().any():
             assert "— : Keras has no function of its own for this step" in texts(at.caption)
 

@@ -363,6 +363,16 @@ def _worked_cell(step: LayerStep) -> None:
         st.caption(f"a[{row}, {column}, {channel}] = the largest value in this window = **{cell.value:.4g}**")
 
 
+def _keras_line(step: LossStep) -> str:
+    """``step``'s Keras call with the step's name as a comment (after the call's own, if any)."""
+    call, _, note = step.keras_code.partition("  # ")
+    return f"{call}  # {step.name}" + (f": {note}" if note else "")
+
+
+_NAME_WIDTH = 150  # px: a class or step name
+_NUMBER_WIDTH = 115  # px: "-12345.678901" at the table's type size
+
+
 def show_loss_steps(steps: Sequence[LossStep], *, class_names: Sequence[str] | None) -> None:
     """The way from the output to the loss: the numpy code, then each value beside Keras's."""
     st.code("\n".join(step.code for step in steps), language="python", wrap_lines=True)
@@ -373,34 +383,52 @@ def show_loss_steps(steps: Sequence[LossStep], *, class_names: Sequence[str] | N
         for step in per_class:
             if step.keras_value is not None:
                 table[f"{step.name} (Keras)"] = step.keras_value
+        # Fixed widths: sized to the data, the grid kept the first sample's widths for the next one
+        # and cut long negative logits on the left.
         st.dataframe(
             table.rename_axis("class"),
-            column_config={name: st.column_config.NumberColumn(format="%.6f") for name in table.columns},
+            column_config={
+                "_index": st.column_config.TextColumn(width=_NAME_WIDTH),
+                **{
+                    name: st.column_config.NumberColumn(format="%.6f", width=_NUMBER_WIDTH)
+                    for name in table.columns
+                },
+            },
         )
     rows = [
         {
             "step": step.name,
             "numpy": float(np.ravel(step.numpy_value)[0]),
             "Keras": None if step.keras_value is None else float(np.ravel(step.keras_value)[0]),
-            "Keras call": step.keras_code or "—",
             "|numpy − Keras|": step.max_abs_diff,
         }
         for step in steps
         if step not in per_class
     ]
-    # The meanings go below as sentences: a column of them pushed the table past the page's width.
+    # The meanings and the Keras calls go below: columns of them pushed the table past the page's width.
     st.dataframe(
         pd.DataFrame(rows).set_index("step"),
         column_config={
-            "numpy": st.column_config.NumberColumn(format="%.6f"),
-            "Keras": st.column_config.NumberColumn(format="%.6f"),
-            "Keras call": st.column_config.TextColumn(width="large"),
-            "|numpy − Keras|": st.column_config.NumberColumn(format="%.1e"),
+            "_index": st.column_config.TextColumn(width=_NAME_WIDTH),
+            "numpy": st.column_config.NumberColumn(format="%.6f", width=_NUMBER_WIDTH),
+            "Keras": st.column_config.NumberColumn(format="%.6f", width=_NUMBER_WIDTH),
+            "|numpy − Keras|": st.column_config.NumberColumn(format="%.1e", width=_NUMBER_WIDTH),
         },
         placeholder="—",
     )
     if any(step.keras_value is None for step in steps):
         st.caption("— : Keras has no function of its own for this step; it happens inside the next call.")
+    st.markdown("**Keras computes the same with**")
+    st.code(
+        "\n".join(_keras_line(step) for step in steps if step.keras_code),
+        language="python",
+        wrap_lines=True,
+    )
+    if any((step.keras_code or "").startswith("model.compute_loss") for step in steps):
+        st.caption(
+            "model.compute_loss: the loss compiled into the model, given model(x) — the number fit() "
+            "and evaluate() compute for this sample."
+        )
     for step in steps:
         st.caption(f"**{step.name}**: {step.meaning}")
     note = clipping_note(list(steps))

@@ -142,7 +142,7 @@ _OPTION_WIDGETS = {
 def _layer_row(ws: Workspace, dataset: Dataset, position: int, row: LayerRow, *, is_output: bool) -> None:
     prefix = f"{dataset.key}.{row.id}"
     layer = row.layer
-    number, kind_col, options_col, tools_col = st.columns([0.4, 2, 5.5, 2], vertical_alignment="bottom")
+    number, kind_col, options_col, tools_col = st.columns([0.3, 2.2, 6.2, 2.0], vertical_alignment="bottom")
     number.markdown(f"**{position + 1}**")
     kind = bound(
         kind_col.selectbox,
