@@ -223,6 +223,9 @@ def numeric_columns(table: CsvTable) -> tuple[list[str], list[str]]:
 
 def _as_numbers(values: pd.Series) -> pd.Series | None:
     """The column as floats if it is numeric (blank cells allowed), None if it is text."""
+    present = values.notna()
+    if not present.any():
+        return None  # no value at all: nothing to learn from (csv_dataset names it)
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         return values.astype(np.float64)
     # As text first: pandas keeps integers beyond int64 (a 400-digit cell) as Python ints, which
@@ -233,8 +236,7 @@ def _as_numbers(values: pd.Series) -> pd.Series | None:
     unparsed = values.notna() & parsed.isna() & (text.str.len() > 300)
     if unparsed.any():
         parsed[unparsed] = text[unparsed].map(_float_or_nan)
-    present = values.notna()
-    if present.any() and parsed[present].notna().mean() >= 0.5:
+    if parsed[present].notna().mean() >= 0.5:
         return parsed  # mostly numbers: the cells that are not are mistakes, reported by the caller
     return None
 
@@ -294,11 +296,16 @@ def csv_dataset(
     features = [column for column in numbers if column != target]
     notes = list(table.notes)
     left_out = [column for column in texts if column != target]
-    if left_out:
-        notes.append(
-            f"Left out {plural(len(left_out), 'column')} that hold{'s' if len(left_out) == 1 else ''} "
-            f"text, not numbers: {', '.join(repr(c) for c in left_out)}."
-        )
+    empty = [column for column in left_out if frame[column].isna().all()]
+    for kind, columns in (
+        ("no values at all", empty),
+        ("text, not numbers", [c for c in left_out if c not in empty]),
+    ):
+        if columns:
+            notes.append(
+                f"Left out {plural(len(columns), 'column')} that hold{'s' if len(columns) == 1 else ''} "
+                f"{kind}: {', '.join(repr(c) for c in columns)}."
+            )
     if not features:
         raise CsvError("No column besides the target holds numbers: a network needs numeric inputs.")
     X = np.column_stack([_clean_numbers(frame[column], column) for column in features])

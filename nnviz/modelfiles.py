@@ -317,11 +317,17 @@ def _check_float32_range(array: np.ndarray, name: str) -> None:
     if len(bad):
         where = np.unravel_index(bad[0], array.shape) if array.ndim else ()
         value = values.reshape(-1)[bad[0]]
-        problem = "is NaN or infinite" if not np.isfinite(value) else "is beyond float32's range (±3.4e38)"
+        problem = (
+            "which is not a number"
+            if np.isnan(value)
+            else "which is infinite"
+            if np.isinf(value)
+            else "which is beyond float32's range (±3.4e38), the precision the model computes in"
+        )
         raise ModelFileError(
-            f"{name} holds {value:g} at index {tuple(int(i) for i in where)}, which "
-            f"{problem}, the precision the model computes in ({len(bad):,} such value"
-            f"{'s' if len(bad) > 1 else ''}): use weights whose values are finite and within ±3.4e38."
+            f"{name} holds {value:g} at index {tuple(int(i) for i in where)}, {problem} "
+            f"({plural(len(bad), 'such value')} in all): use weights whose values are finite and "
+            "within ±3.4e38."
         )
 
 

@@ -14,5 +14,9 @@ def plural(count: int, word: str, many: str | None = None) -> str:
     if count == 1:
         return f"1 {word}"
     if many is None:
-        many = word + ("es" if word.endswith(("s", "x", "ch", "sh")) else "s")
+        many = _IRREGULAR.get(word) or word + ("es" if word.endswith(("s", "x", "ch", "sh")) else "s")
     return f"{count:,} {many}"
+
+
+# Words whose "ch" sounds like k take a plain s.
+_IRREGULAR = {"epoch": "epochs"}

@@ -197,3 +197,19 @@ def test_a_link_with_softmax_before_other_layers_opens_and_says_how_to_fix_it(la
     errors = shown(at.error)
     assert "must be the last layer" in errors and fragment in errors
     assert "Ready to train." not in " ".join(s.value for s in at.success)
+
+
+def test_settings_a_spec_file_holds_but_nnviz_does_not_use_are_named():
+    at = open_build({})
+    settings = {"epochs": 20, "bogus": "x", "dataset": "<b>nowhere</b>"}
+    upload(at, _spec_file(settings=settings))
+    assert at.session_state["epochs"] == 20  # what can be used is used
+    warnings = shown(at.warning)
+    assert "'bogus'='x' was left out: nnviz has no such setting" in warnings
+    assert "which nnviz does not have" in warnings and "imported into Two moons" in warnings
+    at = open_build({})
+    upload(at, _spec_file(settings={"dataset": "iris"}))  # a known dataset, but not this one
+    assert "was saved for Iris flowers" in shown(at.warning)
+    at = open_build({})
+    upload(at, _spec_file(settings={"dataset": "moons", "seed": 3}))  # all of it used: nothing to say
+    assert not at.warning

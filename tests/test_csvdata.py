@@ -29,6 +29,17 @@ def test_text_columns_are_left_out_with_a_note_and_numbers_kept():
     assert notes[0] == "Left out 1 column that holds text, not numbers: 'name'."
 
 
+@pytest.mark.parametrize("blank", ["", " ", "NaN"])
+def test_a_column_without_any_value_is_left_out_with_a_note(blank):
+    raw = _rows("height,empty,weight", [f"{150 + k},{blank},{50.5 + 2.25 * k}" for k in range(20)])
+    dataset, notes = csv_dataset(read_csv(raw), target="weight")
+    assert dataset.feature_names == ("height",)
+    assert "Left out 1 column that holds no values at all: 'empty'." in notes
+    only_empty = _rows("empty,label", [f"{blank},{'ab'[k % 2]}" for k in range(20)])
+    with pytest.raises(CsvError, match="No column besides the target holds numbers"):
+        csv_dataset(read_csv(only_empty), target="label")
+
+
 @pytest.mark.parametrize(
     ("values", "task"),
     [

@@ -241,8 +241,8 @@ OUT_OF_FLOAT32 = {
     "1e300": (1e300, r"holds 1e\+300 at index \(2, 3\), which is beyond float32's range \(±3.4e38\)"),
     "-1e39": (-1e39, r"holds -1e\+39 at index \(2, 3\), which is beyond float32's range"),
     "3.5e38": (3.5e38, "beyond float32's range"),
-    "inf": (np.inf, "NaN or infinite"),
-    "NaN": (np.nan, "NaN or infinite"),
+    "inf": (np.inf, "which is infinite"),
+    "NaN": (np.nan, "which is not a number"),
 }
 
 

@@ -140,7 +140,7 @@ def test_weights_of_another_architecture_are_refused_before_anything_changes():
         load_weights_npz(model, weights_npz(build_model(other)))
     with pytest.raises(ModelFileError, match="has 1 array but this model has 4 weight arrays"):
         load_weights_npz(model, _npz(arr_0=np.zeros((4, 5))))
-    with pytest.raises(ModelFileError, match="NaN or infinite"):
+    with pytest.raises(ModelFileError, match="which is not a number|which is infinite"):
         load_weights_npz(
             model,
             weights_npz(model)[:0]

@@ -20,6 +20,10 @@ from nnviz.words import plural
         (2, "class", "2 classes"),
         (2, "box", "2 boxes"),
         (2, "batch", "2 batches"),
+        (2, "epoch", "2 epochs"),  # a "ch" said as k: not "epoches"
+        (30, "epoch", "30 epochs"),
+        (2, "weight array", "2 weight arrays"),
+        (2, "empty or NaN value", "2 empty or NaN values"),
         (1024, "filter", "1,024 filters"),
         (-1, "unit", "-1 units"),
     ],

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
+from nnviz.catalog import DATASET_TITLES, dataset_title
 from nnviz.modelfiles import ModelFileError, read_spec_json, spec_json
 from nnviz.sharelink import setting_problem
 from nnviz.spec import shown
@@ -27,6 +28,27 @@ def settings_of_session() -> dict[str, object]:
     """The dataset and training settings saved beside the architecture."""
     session = st.session_state
     return {"dataset": session[state.DATASET], **{key: session[key] for key in _SETTINGS}}
+
+
+def _unused_settings(settings: dict[str, object], dataset: Dataset) -> list[str]:
+    """What of a spec file's settings is not used, named: keys nnviz has no setting for, and the
+    dataset it was saved for when that is not the one it goes into."""
+    known = ("dataset", *_SETTINGS)
+    notes = [
+        f"The spec's {shown(key)}={shown(value)} was left out: nnviz has no such setting "
+        f"(it reads {', '.join(known)})."
+        for key, value in settings.items()
+        if key not in known
+    ]
+    saved_for = settings.get("dataset", dataset.key)
+    if saved_for != dataset.key:
+        what = (
+            f"was saved for {dataset_title(saved_for)}"
+            if saved_for in DATASET_TITLES
+            else f"names dataset={shown(saved_for)}, which nnviz does not have"
+        )
+        notes.append(f"The spec {what}; it was imported into {dataset.title}, the dataset chosen here.")
+    return notes
 
 
 def _first_time(kind: str, raw: bytes) -> bool:
@@ -77,7 +99,7 @@ def spec_import(ws: Workspace, dataset: Dataset) -> None:
         return
     ws.rows = [LayerRow(layer) for layer in imported.layers]
     ws.loss, ws.optimizer, ws.learning_rate = imported.loss, imported.optimizer, imported.learning_rate
-    skipped = []
+    skipped = _unused_settings(settings, dataset)
     for key in _SETTINGS:
         if key in settings:
             problem = setting_problem(key, settings[key])
