@@ -10,7 +10,7 @@ import streamlit as st
 from nnviz.style import projector_style
 from nnviz.ui.frame import sidebar
 from nnviz.ui.persist import restore_session, save_session
-from nnviz.ui.runtime import keep_keras_state_between_runs
+from nnviz.ui.runtime import keep_keras_state_between_runs, note_page
 from nnviz.ui.sharing import follow_address, write_address
 from nnviz.ui.state import PRESENT, init_state
 
@@ -31,6 +31,7 @@ page = st.navigation(
     ],
     position="top" if st.session_state[PRESENT] else "sidebar",  # presentation mode hides the sidebar
 )
+note_page(page.url_path)  # a run may go on while its page is open, even when redraws come late
 sidebar()
 try:
     with projector_style(st.session_state[PRESENT]):

@@ -501,6 +501,9 @@ class TrainingJob:
         idle_pause_s: pause by itself when nobody has watched (:meth:`progress`,
             :meth:`wait_for_change`) for this long (the page that showed it was closed); None to
             never do so.
+        still_watched: optional ``f() -> bool``, asked once ``idle_pause_s`` passed without a look:
+            True when the viewer is known to be there all the same (its page is open, only its
+            redraws are late on a busy server), so the run goes on.
         queue: a :class:`TrainingQueue` shared by every job of the server; a run waits there
             (state ``"queued"``) until it may train.
         snapshots: a :class:`~nnviz.snapshots.WeightHistory` that receives the weights after each
@@ -519,9 +522,10 @@ class TrainingJob:
         queue: TrainingQueue | None = None,
         snapshots: WeightHistory | None = None,
         owner: object | None = None,
+        still_watched: Callable[[], bool] | None = None,
     ):
         self.trainer, self.history, self.queue, self.snapshots = trainer, history, queue, snapshots
-        self.owner = owner
+        self.owner, self.still_watched = owner, still_watched
         self.renderer, self.render_interval_s, self.idle_pause_s = renderer, render_interval_s, idle_pause_s
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
@@ -678,7 +682,7 @@ class TrainingJob:
         if self._epoch == self._epochs:
             return "finished", None
         if self._request == "pause":
-            if self.idle_pause_s is not None and time.monotonic() - self._last_seen > self.idle_pause_s:
+            if self._unwatched():
                 return "paused", "Paused by itself because nobody was watching (the Train page was left)."
             return "paused", None
         return "stopped", None
@@ -698,9 +702,16 @@ class TrainingJob:
         self._render(force=False)
 
     def _should_stop(self) -> bool:
-        if self.idle_pause_s is not None and time.monotonic() - self._last_seen > self.idle_pause_s:
+        if self._unwatched():
             self._request = self._request or "pause"
         return self._request is not None
+
+    def _unwatched(self) -> bool:
+        """Nobody looked for ``idle_pause_s`` seconds, and ``still_watched`` (if given) does not
+        know better."""
+        if self.idle_pause_s is None or time.monotonic() - self._last_seen <= self.idle_pause_s:
+            return False
+        return self.still_watched is None or not self.still_watched()
 
     def _render(self, *, force: bool) -> None:
         renderer = self.renderer

@@ -199,6 +199,33 @@ def test_job_pauses_by_itself_when_nobody_watches(moons):
     assert len(job.history) < 200
 
 
+def test_a_late_look_does_not_pause_a_run_whose_page_is_still_open(moons):
+    """On a busy server the page's redraws may come later than ``idle_pause_s``: a viewer known to
+    be on the page keeps the run going; one known to be gone does not."""
+    looking = [True]
+    job = _job(moons, idle_pause_s=0.0)
+    job.still_watched = lambda: looking[0]
+    job.start(3)
+    job.join(60)
+    assert job.progress().state == "finished" and len(job.history) == 3
+    looking[0] = False
+    job.start(200)
+    job.join(60)
+    progress = job.progress()
+    assert progress.state == "paused" and "nobody was watching" in progress.message
+
+
+def test_a_viewer_watches_the_page_and_dataset_it_shows():
+    from nnviz.ui.runtime import Viewer
+
+    viewer = Viewer(session_id="a-session")
+    viewer.page, viewer.dataset = "train", "moons"
+    assert viewer.watches("train", "moons")  # no Streamlit runtime in this process: the page decides
+    assert not viewer.watches("train", "iris") and not viewer.watches("evaluate", "moons")
+    viewer.page = "inspect"
+    assert not viewer.watches("train", "moons")
+
+
 def test_job_stops_when_the_loss_blows_up(moons):
     spec = ModelSpec(
         (2,), (LayerSpec("Dense", 8, "linear"), LayerSpec("Dense", 1, "linear")), "mse", "sgd", 10.0

@@ -96,3 +96,38 @@ def session_owner() -> str | None:
     if get_script_run_ctx() is None:
         return None
     return st.session_state.setdefault(state.QUEUE_OWNER, secrets.token_hex(16))
+
+
+class Viewer:
+    """Where this browser session looks: set by the router on every run, read by the session's
+    training threads (plain attribute reads and writes, safe across threads).
+
+    Args:
+        session_id: Streamlit's id of the session, to ask whether its browser is still connected.
+    """
+
+    def __init__(self, session_id: str | None):
+        self.session_id = session_id
+        self.page: str | None = None
+        self.dataset: str | None = None
+
+    def watches(self, page: str, dataset: str) -> bool:
+        """Whether ``page`` of ``dataset`` is what the browser shows now and the browser is still
+        connected (when this process serves it through Streamlit's runtime)."""
+        if (self.page, self.dataset) != (page, dataset):
+            return False
+        from streamlit.runtime import Runtime
+
+        if self.session_id is None or not Runtime.exists():
+            return True  # no runtime to ask (AppTest): the page is all there is to know
+        return Runtime.instance().is_active_session(self.session_id)
+
+
+def note_page(page: str) -> Viewer:
+    """Record that this session now shows ``page`` (a page's URL path) of the chosen dataset."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    viewer = st.session_state.setdefault(state.VIEWER, Viewer(None if ctx is None else ctx.session_id))
+    viewer.page, viewer.dataset = page, st.session_state[state.DATASET]
+    return viewer

@@ -31,6 +31,7 @@ CSV_DATASET = "csv_dataset"  # this user's uploaded data (a Dataset), never shar
 CSV_NOTES = "csv_notes"
 PRESENT = "present"  # presentation mode: large type, no sidebar, no advanced controls
 SHARED_ARCHITECTURE = "shared_architecture"  # from a shared link, until its dataset's workspace is made
+VIEWER = "viewer"  # a runtime.Viewer: the page this session shows, for its training threads
 QUEUE_OWNER = "queue_owner"  # a random id of this session: it holds one slot of the training queue at a time
 
 DEFAULTS = {

@@ -117,6 +117,9 @@ def training_job(ws: Workspace, dataset: Dataset) -> TrainingJob:
             queue=training_queue(),
             snapshots=ws.snapshots,
             owner=session_owner(),  # a session trains or predicts in one slot at a time
+            still_watched=partial(st.session_state[state.VIEWER].watches, "train", dataset.key)
+            if state.VIEWER in st.session_state
+            else None,
         )
         ws.job, ws.job_key = job, key
     return ws.job
