@@ -7,12 +7,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import streamlit as st
 
-from nnviz.style import projector_style
 from nnviz.ui.frame import sidebar
 from nnviz.ui.persist import restore_session, save_session
 from nnviz.ui.runtime import keep_keras_state_between_runs, note_page
 from nnviz.ui.sharing import follow_address, write_address
 from nnviz.ui.state import PRESENT, init_state
+from nnviz.views.style import projector_style
 
 keep_keras_state_between_runs()
 st.set_page_config(page_title="nnviz — see a neural network learn", page_icon=":material/hub:", layout="wide")

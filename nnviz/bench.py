@@ -2,7 +2,7 @@
 
 A benchmark, not a test: it prints a table and, with ``--json``, one JSON object on the last line.
 For each case, in this one process and with the same seed, it times a plain ``model.fit`` and then
-the app's engine (:class:`nnviz.engine.TrainingJob`) while a poller does what the Train page does
+the app's engine (:class:`nnviz.training.engine.TrainingJob`) while a poller does what the Train page does
 ten times a second (minus the websocket): build the loss chart and the boundary whenever they
 changed and serialise them as ``st.vega_lite_chart`` does. A ratio is engine wall time / plain
 ``model.fit`` wall time, so below 1 is faster.
@@ -33,10 +33,10 @@ from pathlib import Path
 
 import numpy as np
 
-from nnviz import livecharts
-from nnviz.boundary import BoundaryGrid, decision_boundary, outcome_rendering
-from nnviz.datasets import Dataset, load_iris_data, load_mnist, load_two_moons
-from nnviz.spec import LayerSpec, ModelSpec, metric_name
+from nnviz.data.datasets import Dataset, load_iris_data, load_mnist, load_two_moons
+from nnviz.explain.boundary import BoundaryGrid, decision_boundary, outcome_rendering
+from nnviz.model.spec import LayerSpec, ModelSpec, metric_name
+from nnviz.views import livecharts
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's; Playwright's own browser download does not work offline
@@ -145,7 +145,7 @@ def _X_y(case: Case) -> tuple[np.ndarray, np.ndarray]:
 
 def plain_fit(case: Case) -> tuple[float, dict[str, float]]:
     """Seconds for ``model.fit`` with the case's settings, and its last epoch's metrics."""
-    from nnviz.build import build_model
+    from nnviz.model.build import build_model
 
     X, y = _X_y(case)
     model = build_model(case.spec, seed=0)
@@ -163,8 +163,8 @@ def plain_fit(case: Case) -> tuple[float, dict[str, float]]:
 
 def engine_with_live_view(case: Case) -> tuple[float, dict[str, float], int]:
     """Seconds for the engine while a poller redraws as the Train page does; also the number of redraws."""
-    from nnviz.build import build_model
-    from nnviz.engine import Trainer, TrainingJob
+    from nnviz.model.build import build_model
+    from nnviz.training.engine import Trainer, TrainingJob
 
     X, y = _X_y(case)
     model = build_model(case.spec, seed=0)
@@ -262,8 +262,8 @@ def live_view(*, sample_s: float) -> dict[str, object]:
 
 def boundary_ms(*, repeats: int = 20) -> dict[str, float]:
     """Median milliseconds for a 150×150 moons boundary grid, and for its chart as sent to the browser."""
-    from nnviz.build import build_model
-    from nnviz.spec import starter_spec
+    from nnviz.model.build import build_model
+    from nnviz.model.spec import starter_spec
 
     data = load_two_moons(300, noise=0.15)
     spec = starter_spec(data.input_shape, data.target)

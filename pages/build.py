@@ -3,8 +3,8 @@
 import pandas as pd
 import streamlit as st
 
-from nnviz.cost import sample_problems
-from nnviz.spec import check_spec, layer_summary
+from nnviz.model.cost import sample_problems
+from nnviz.model.spec import check_spec, layer_summary
 from nnviz.ui import state
 from nnviz.ui.files import spec_import
 from nnviz.ui.page import workspace_page

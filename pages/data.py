@@ -3,13 +3,13 @@
 import numpy as np
 import streamlit as st
 
-from nnviz import figures
-from nnviz.catalog import DATASET_TITLES, dataset_title
-from nnviz.datasets import preview_table
+from nnviz.data.catalog import DATASET_TITLES, dataset_title
+from nnviz.data.datasets import preview_table
 from nnviz.ui import state
 from nnviz.ui.data import current_dataset
 from nnviz.ui.runtime import run_through_the_router
 from nnviz.ui.widgets import csv_upload, plain, state_widget
+from nnviz.views import figures
 
 run_through_the_router()
 

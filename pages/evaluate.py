@@ -4,11 +4,11 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from nnviz import figures
 from nnviz.ui.page import trainable_spec, workspace_page
 from nnviz.ui.runtime import run_through_the_router
 from nnviz.ui.widgets import plain
-from nnviz.words import plural
+from nnviz.views import figures
+from nnviz.views.words import plural
 
 run_through_the_router()
 
@@ -16,8 +16,8 @@ dataset, ws = workspace_page("Evaluate on the test set")
 spec = trainable_spec(ws, dataset)
 
 with st.spinner("Starting Keras…"):
-    from nnviz.evaluate import classification_report, regression_report
-    from nnviz.predict import class_probabilities
+    from nnviz.explain.evaluate import classification_report, regression_report
+    from nnviz.explain.predict import class_probabilities
     from nnviz.ui.evaluation import test_outputs
     from nnviz.ui.training import model_at_rest
 

@@ -13,9 +13,9 @@ dataset, ws = workspace_page("Inspect one input")
 spec = trainable_spec(ws, dataset)
 
 with st.spinner("Starting Keras…"):
-    from nnviz.lossmath import logits, loss_steps, model_loss
-    from nnviz.predict import class_probabilities, predicted_labels
-    from nnviz.trace import layer_trace
+    from nnviz.explain.lossmath import logits, loss_steps, model_loss
+    from nnviz.explain.predict import class_probabilities, predicted_labels
+    from nnviz.explain.trace import layer_trace
     from nnviz.ui.evaluation import test_outputs
     from nnviz.ui.inspect_view import (
         DATASET_ROW,

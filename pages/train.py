@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from nnviz.sharelink import BATCH_SIZES
+from nnviz.model.sharelink import BATCH_SIZES
 from nnviz.ui import replay, state
 from nnviz.ui.files import model_downloads_and_weights
 from nnviz.ui.page import trainable_spec, workspace_page

@@ -5,8 +5,8 @@ import json
 import numpy as np
 
 from nnviz import bench
-from nnviz.datasets import load_two_moons
-from nnviz.spec import LayerSpec, ModelSpec
+from nnviz.data.datasets import load_two_moons
+from nnviz.model.spec import LayerSpec, ModelSpec
 
 
 def _tiny_case() -> bench.Case:

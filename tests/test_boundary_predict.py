@@ -9,7 +9,7 @@ from sklearn.decomposition import PCA
 from sklearn.neighbors import NearestCentroid
 from sklearn.preprocessing import StandardScaler
 
-from nnviz.boundary import (
+from nnviz.explain.boundary import (
     PCA_PLANE,
     BoundaryAxes,
     decision_boundary,
@@ -18,9 +18,14 @@ from nnviz.boundary import (
     input_grid,
     neuron_maps,
 )
-from nnviz.build import build_model
-from nnviz.predict import class_probabilities, misclassified_indices, network_outputs, predicted_labels
-from nnviz.spec import LayerSpec, ModelSpec
+from nnviz.explain.predict import (
+    class_probabilities,
+    misclassified_indices,
+    network_outputs,
+    predicted_labels,
+)
+from nnviz.model.build import build_model
+from nnviz.model.spec import LayerSpec, ModelSpec
 
 
 def test_plane_varies_two_features_and_holds_the_rest_at_the_mean():
@@ -79,7 +84,7 @@ def test_network_outputs_equal_predict_and_misclassified_rows_are_found():
 def test_neuron_maps_are_each_units_output_over_the_plane():
     import keras
 
-    from nnviz.boundary import feature_plane, neuron_maps
+    from nnviz.explain.boundary import feature_plane, neuron_maps
 
     keras.utils.set_random_seed(0)
     model = keras.Sequential(

@@ -9,8 +9,8 @@ import pytest
 import tensorflow as tf
 from tensorflow.python.framework.func_graph import FuncGraph
 
-from nnviz.build import OPTIMIZER_RULES, build_model
-from nnviz.spec import LayerSpec, ModelSpec
+from nnviz.model.build import OPTIMIZER_RULES, build_model
+from nnviz.model.spec import LayerSpec, ModelSpec
 
 SPEC = ModelSpec((3,), (LayerSpec("Dense", 4, "tanh"), LayerSpec("Dense", 1, "linear")), "mse", "sgd", 0.1)
 

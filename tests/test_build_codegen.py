@@ -11,11 +11,11 @@ import pytest
 import sklearn.datasets
 from sklearn.utils import Bunch
 
-from nnviz.build import build_model
-from nnviz.catalog import OFFLINE_NOTES, STAND_IN_TITLES
-from nnviz.codegen import FitSettings, data_code, keras_code, training_script
-from nnviz.datasets import load_housing, load_iris_data, load_mnist, load_two_moons
-from nnviz.spec import LayerSpec, ModelSpec, Target, starter_spec
+from nnviz.data.catalog import OFFLINE_NOTES, STAND_IN_TITLES
+from nnviz.data.datasets import load_housing, load_iris_data, load_mnist, load_two_moons
+from nnviz.model.build import build_model
+from nnviz.model.codegen import FitSettings, data_code, keras_code, training_script
+from nnviz.model.spec import LayerSpec, ModelSpec, Target, starter_spec
 
 CASES = [
     ModelSpec(

@@ -8,7 +8,7 @@ import json
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from nnviz.modelfiles import SPEC_FORMAT
+from nnviz.model.modelfiles import SPEC_FORMAT
 
 TIMEOUT = 120
 

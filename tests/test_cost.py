@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from nnviz.cost import (
+from nnviz.model.cost import (
     CostLimits,
     evaluation_problem,
     flops_text,
@@ -18,7 +18,7 @@ from nnviz.cost import (
     training_flops,
     view_resolution,
 )
-from nnviz.spec import LayerSpec, ModelSpec, Target, check_spec
+from nnviz.model.spec import LayerSpec, ModelSpec, Target, check_spec
 
 MNIST = Target("multiclass", 10, "digit")
 
@@ -101,7 +101,7 @@ def test_layers_after_one_that_does_not_fit_are_not_counted():
 @pytest.mark.parametrize("seed", range(6))
 def test_dense_networks_cost_their_weights_as_keras_counts_them(seed):
     """For vectors, a Dense layer does one multiply-add per weight: Keras's parameters minus its biases."""
-    from nnviz.build import build_model
+    from nnviz.model.build import build_model
 
     rng = np.random.default_rng(seed)
     widths = rng.integers(1, 200, size=rng.integers(2, 6)).tolist()
@@ -116,7 +116,7 @@ def _tensorflow_profile(model: ModelSpec) -> dict[str, int]:
     import tensorflow as tf
     from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
-    from nnviz.build import build_model
+    from nnviz.model.build import build_model
 
     keras_model = build_model(model, seed=0)
     function = tf.function(lambda x: keras_model(x, training=False)).get_concrete_function(

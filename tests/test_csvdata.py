@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from nnviz.csvdata import CsvError, CsvLimits, csv_dataset, infer_task, read_csv
+from nnviz.data.csvdata import CsvError, CsvLimits, csv_dataset, infer_task, read_csv
 
 
 def _rows(header: str, rows: list[str]) -> bytes:

@@ -3,7 +3,7 @@
 import sklearn.datasets
 from streamlit.testing.v1 import AppTest
 
-from nnviz.catalog import record_stand_in
+from nnviz.data.catalog import record_stand_in
 
 TIMEOUT = 120
 STAND_IN = "Diabetes progression (offline stand-in for California housing)"

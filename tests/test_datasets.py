@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from sklearn.utils import Bunch
 
-from nnviz.catalog import BUILT_IN_DATASETS, dataset_title
-from nnviz.datasets import (
+from nnviz.data.catalog import BUILT_IN_DATASETS, dataset_title
+from nnviz.data.datasets import (
     load_dataset,
     load_housing,
     load_iris_data,

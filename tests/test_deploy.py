@@ -24,10 +24,10 @@ sys.path.insert(0, str(REPO / "tests"))
 from scaleout import host_haproxy_config  # noqa: E402
 
 sys.path.insert(0, str(REPO))
-from nnviz.cost import CostLimits  # noqa: E402
+from nnviz.model.cost import CostLimits  # noqa: E402
 
 # The longest training run the default limits allow: NNVIZ_MAX_RUN_FLOPS at the measured ~0.03 s
-# per GFLOP (nnviz/cost.py, README "Limits for a shared server"), 10 times slower on a busy server,
+# per GFLOP (nnviz/model/cost.py, README "Limits for a shared server"), 10 times slower on a busy server,
 # plus as long again waiting in the queue. A websocket idle timeout must outlive it.
 LONGEST_RUN_S = 2 * 10 * CostLimits().max_run_flops / 1e9 * 0.03
 

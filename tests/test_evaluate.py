@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from sklearn import metrics
 
-from nnviz.evaluate import classification_report, regression_report
+from nnviz.explain.evaluate import classification_report, regression_report
 
 
 @pytest.mark.parametrize("k", [2, 3, 10])
@@ -55,7 +55,7 @@ def test_regression_summaries_match_scikit_learn():
 
 
 def test_the_weights_digest_changes_with_any_value_shape_or_dtype():
-    from nnviz.evaluate import weights_digest
+    from nnviz.explain.evaluate import weights_digest
 
     rng = np.random.default_rng(0)
     weights = [rng.normal(size=(4, 3)).astype("float32"), np.zeros(3, "float32")]
@@ -89,7 +89,7 @@ def _open(dataset: str, page: str):
 @pytest.fixture
 def predictions_counted(monkeypatch):
     """Counts the calls that compute network outputs (one per chunk of rows)."""
-    from nnviz import predict
+    from nnviz.explain import predict
 
     calls = []
     original = predict.network_outputs
@@ -127,7 +127,7 @@ def test_evaluate_predicts_once_per_set_of_weights_across_reruns_and_pages(predi
 
 
 def test_evaluate_waits_for_a_free_slot_in_the_training_queue(predictions_counted):
-    from nnviz.engine import QueueTicket
+    from nnviz.training.engine import QueueTicket
     from nnviz.ui.training import training_queue
 
     at = _open("moons", "pages/build.py")
@@ -148,7 +148,7 @@ def test_evaluate_waits_for_a_free_slot_in_the_training_queue(predictions_counte
 
 def test_a_network_over_the_work_limit_is_refused_on_every_page_before_it_is_built():
     """Within the 2 M-parameter limit (about 630,000), but 98 MFLOP per image (limit 20 MFLOP)."""
-    from nnviz.spec import LayerSpec
+    from nnviz.model.spec import LayerSpec
     from nnviz.ui.state import LayerRow
 
     at = _open("mnist", "pages/build.py")
@@ -174,7 +174,7 @@ def test_a_network_over_the_work_limit_is_refused_on_every_page_before_it_is_bui
 
 
 def test_a_training_run_over_the_work_limit_says_how_many_epochs_fit(monkeypatch):
-    from nnviz.spec import LayerSpec
+    from nnviz.model.spec import LayerSpec
     from nnviz.ui.state import LayerRow
 
     at = _open("moons", "pages/build.py")

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 import scipy.special
 
-from nnviz.lossmath import clipping_note, logits, loss_steps, model_loss, training_loss
-from nnviz.trace import LayerStep, layer_trace
+from nnviz.explain.lossmath import clipping_note, logits, loss_steps, model_loss, training_loss
+from nnviz.explain.trace import LayerStep, layer_trace
 
 _HEADS = {
     # loss: (output units, output activation)

@@ -5,7 +5,7 @@ import html
 import numpy as np
 import pytest
 
-from nnviz import figures
+from nnviz.views import figures
 
 
 def test_weights_heatmap_adds_the_bias_as_last_row():
@@ -27,7 +27,7 @@ def test_class_balance_counts_rows_per_class():
 
 
 def test_projector_style_enlarges_lettering_only_where_it_is_on():
-    from nnviz.style import projector_style
+    from nnviz.views.style import projector_style
 
     normal = figures.weights_figure(np.ones((3, 2)), None, title="W")
     with projector_style(True):
@@ -41,7 +41,7 @@ def test_projector_style_enlarges_lettering_only_where_it_is_on():
 def test_filters_are_all_drawn_or_the_title_says_which_are():
     import numpy as np
 
-    from nnviz.figures import kernels_figure
+    from nnviz.views.figures import kernels_figure
 
     grey = kernels_figure(np.random.default_rng(0).normal(size=(3, 3, 1, 32)))
     assert len(grey.data) == 32  # one map per filter of a grey-image convolution
@@ -142,7 +142,7 @@ def _strings(value):
 
 
 def _hostile_figures():
-    from nnviz.diagram import dense_chain, network_picture
+    from nnviz.explain.diagram import dense_chain, network_picture
 
     rng = np.random.default_rng(0)
     names = list(HOSTILE_NAMES)

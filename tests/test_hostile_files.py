@@ -1,6 +1,6 @@
 """Hostile weight files: bombs and forged archives are refused before the server allocates for them.
 
-Every file here is refused by :func:`nnviz.modelfiles.load_weights_npz` with a message, and the
+Every file here is refused by :func:`nnviz.model.modelfiles.load_weights_npz` with a message, and the
 bombs are refused while Python allocates at most a few MB (tracemalloc) although numpy's own
 ``np.load`` would have decompressed hundreds of MB or more. ``python tests/test_hostile_files.py``
 measures the peak resident memory of each bomb in a fresh process.
@@ -16,9 +16,9 @@ import zipfile
 import numpy as np
 import pytest
 
-from nnviz.build import build_model
-from nnviz.modelfiles import ModelFileError, load_weights_npz, weights_npz
-from nnviz.spec import LayerSpec, ModelSpec
+from nnviz.model.build import build_model
+from nnviz.model.modelfiles import ModelFileError, load_weights_npz, weights_npz
+from nnviz.model.spec import LayerSpec, ModelSpec
 
 SPEC = ModelSpec(
     (4,),
@@ -299,7 +299,7 @@ import io, sys, zipfile
 sys.path.insert(0, {tests!r})
 import numpy as np
 from test_hostile_files import *
-from nnviz.modelfiles import load_weights_npz
+from nnviz.model.modelfiles import load_weights_npz
 model = build_model(BIG)
 raw = {build}
 

@@ -11,13 +11,13 @@ import keras
 import numpy as np
 import pytest
 
-from nnviz import sharelink
-from nnviz import spec as spec_module
-from nnviz.build import build_model
-from nnviz.modelfiles import MAX_SPEC_BYTES, SPEC_FORMAT, ModelFileError, read_spec_json, spec_json
-from nnviz.sharelink import from_query, parse_layers
-from nnviz.spec import LayerSpec, Limits, ModelSpec, SpecError, Target, check_spec
-from nnviz.trace import layer_trace
+from nnviz.explain.trace import layer_trace
+from nnviz.model import sharelink
+from nnviz.model import spec as spec_module
+from nnviz.model.build import build_model
+from nnviz.model.modelfiles import MAX_SPEC_BYTES, SPEC_FORMAT, ModelFileError, read_spec_json, spec_json
+from nnviz.model.sharelink import from_query, parse_layers
+from nnviz.model.spec import LayerSpec, Limits, ModelSpec, SpecError, Target, check_spec
 
 LIMITS = Limits()
 IRIS = Target("multiclass", 3, "species")

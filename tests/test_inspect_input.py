@@ -10,9 +10,9 @@ from sklearn import datasets as skdatasets
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
-from nnviz.csvdata import csv_dataset, read_csv
-from nnviz.datasets import load_housing, load_iris_data, load_mnist, load_two_moons
-from nnviz.predict import find_row, typed_input
+from nnviz.data.csvdata import csv_dataset, read_csv
+from nnviz.data.datasets import load_housing, load_iris_data, load_mnist, load_two_moons
+from nnviz.explain.predict import find_row, typed_input
 
 
 def _offline(*_args, **_kwargs):

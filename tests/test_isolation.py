@@ -17,7 +17,9 @@ ENGINE_MODULES = sorted(
 
 
 def test_engine_modules_are_found():
-    assert {"nnviz.spec", "nnviz.datasets", "nnviz.engine", "nnviz.trace"} <= set(ENGINE_MODULES)
+    assert {"nnviz.model.spec", "nnviz.data.datasets", "nnviz.training.engine", "nnviz.explain.trace"} <= set(
+        ENGINE_MODULES
+    )
 
 
 def test_importing_the_engine_does_not_import_streamlit():
@@ -49,8 +51,8 @@ def test_no_engine_source_mentions_a_streamlit_import():
 def test_the_data_and_build_pages_do_not_need_tensorflow():
     code = (
         "import sys\n"
-        "import nnviz.spec, nnviz.codegen, nnviz.datasets, nnviz.figures\n"
-        "from nnviz.datasets import load_two_moons; load_two_moons()\n"
+        "import nnviz.model.spec, nnviz.model.codegen, nnviz.data.datasets, nnviz.views.figures\n"
+        "from nnviz.data.datasets import load_two_moons; load_two_moons()\n"
         "print('tensorflow' in sys.modules)\n"
     )
     result = subprocess.run(

@@ -6,9 +6,9 @@ import json
 import numpy as np
 import pandas as pd
 
-from nnviz import livecharts
-from nnviz.boundary import PCA_PLANE, BoundaryAxes, BoundaryGrid, InputGrid, decision_boundary
-from nnviz.style import projector_style
+from nnviz.explain.boundary import PCA_PLANE, BoundaryAxes, BoundaryGrid, InputGrid, decision_boundary
+from nnviz.views import livecharts
+from nnviz.views.style import projector_style
 
 
 def _plane(features, xs, ys, probabilities, held) -> BoundaryGrid:

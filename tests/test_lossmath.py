@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import scipy.special
 
-from nnviz.lossmath import logits, loss_steps
-from nnviz.trace import layer_trace
+from nnviz.explain.lossmath import logits, loss_steps
+from nnviz.explain.trace import layer_trace
 
 
 def _by_name(steps):

@@ -9,8 +9,8 @@ import keras
 import numpy as np
 import pytest
 
-from nnviz.build import build_model
-from nnviz.modelfiles import (
+from nnviz.model.build import build_model
+from nnviz.model.modelfiles import (
     SPEC_FORMAT,
     ModelFileError,
     load_weights_npz,
@@ -19,7 +19,7 @@ from nnviz.modelfiles import (
     spec_json,
     weights_npz,
 )
-from nnviz.spec import LayerSpec, Limits, ModelSpec
+from nnviz.model.spec import LayerSpec, Limits, ModelSpec
 
 SPEC = ModelSpec(
     (4,),

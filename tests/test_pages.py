@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from nnviz.datasets import load_two_moons
+from nnviz.data.datasets import load_two_moons
 from nnviz.ui.state import Workspace
 
 TIMEOUT = 120  # the first TensorFlow import alone takes seconds
@@ -221,7 +221,7 @@ class TestTrainPage:
         assert workspace(at).history == [] and "Not trained yet." in texts(at.markdown)
 
     def test_settings_widgets_have_the_bounds_a_shared_link_is_checked_against(self):
-        from nnviz.sharelink import RANGES
+        from nnviz.model.sharelink import RANGES
 
         at = open_app("pages/train.py")
         epochs = at.number_input(key="w.epochs")
@@ -529,8 +529,8 @@ class TestOwnData:
 
 class TestModelFiles:
     def test_an_exported_spec_imports_layers_and_settings(self):
-        from nnviz.modelfiles import spec_json
-        from nnviz.spec import LayerSpec, ModelSpec
+        from nnviz.model.modelfiles import spec_json
+        from nnviz.model.spec import LayerSpec, ModelSpec
 
         spec = ModelSpec(
             (2,),

@@ -151,7 +151,7 @@ def test_an_unknown_token_says_the_model_could_not_be_restored_once():
 
 
 def test_an_uploaded_csv_comes_back_although_the_address_cannot_name_it():
-    from nnviz.csvdata import csv_dataset, read_csv
+    from nnviz.data.csvdata import csv_dataset, read_csv
 
     table = read_csv(
         b"a,b,label\n" + b"".join(b"%d,%d,%d\n" % (i, i % 7, i % 2) for i in range(40)), name="x.csv"
@@ -172,7 +172,7 @@ def test_what_is_kept_is_counted_with_weights_optimizer_slots_and_kerass_own_cos
 
     import numpy as np
 
-    from nnviz.datasets import load_two_moons
+    from nnviz.data.datasets import load_two_moons
     from nnviz.ui.persist import kept_bytes
     from nnviz.ui.state import Workspace
 

@@ -15,9 +15,9 @@ import urllib.parse
 import numpy as np
 import pytest
 
-from nnviz.modelfiles import read_spec_json, spec_json
-from nnviz.sharelink import BATCH_SIZES, RANGES, from_query, layers_text, parse_layers, to_query
-from nnviz.spec import (
+from nnviz.model.modelfiles import read_spec_json, spec_json
+from nnviz.model.sharelink import BATCH_SIZES, RANGES, from_query, layers_text, parse_layers, to_query
+from nnviz.model.spec import (
     ACTIVATIONS,
     LAYER_KINDS,
     LEARNING_RATE_RANGE,

@@ -4,8 +4,8 @@ import urllib.parse
 
 import pytest
 
-from nnviz.sharelink import from_query, layers_text, parse_layers, to_query
-from nnviz.spec import LayerSpec, SpecError, Target, starter_spec
+from nnviz.model.sharelink import from_query, layers_text, parse_layers, to_query
+from nnviz.model.spec import LayerSpec, SpecError, Target, starter_spec
 
 ALL_KINDS = (
     LayerSpec("Reshape", target_shape=(28, 28, 1)),

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from nnviz.snapshots import WeightHistory
+from nnviz.training.snapshots import WeightHistory
 
 
 def _weights(epoch: int) -> list[np.ndarray]:

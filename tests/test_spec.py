@@ -5,8 +5,8 @@ import json
 import keras
 import pytest
 
-from nnviz.build import build_model
-from nnviz.spec import (
+from nnviz.model.build import build_model
+from nnviz.model.spec import (
     LayerSpec,
     Limits,
     ModelSpec,

@@ -4,7 +4,7 @@ import threading
 
 import pytest
 
-from nnviz.store import SessionStore
+from nnviz.training.store import SessionStore
 
 
 class FakeClock:

@@ -1,4 +1,4 @@
-"""Tests for nnviz.trace: the numpy recomputation must match Keras layer by layer.
+"""Tests for nnviz.explain.trace: the numpy recomputation must match Keras layer by layer.
 
 Expectations are always derived independently (Keras's own forward pass, or
 numpy formulas written here from ``layer.get_weights()``), never hard-coded
@@ -14,7 +14,7 @@ import keras
 import numpy as np
 import pytest
 
-from nnviz.trace import ComputationStep, LayerStep, layer_trace, worked_sum, worked_window
+from nnviz.explain.trace import ComputationStep, LayerStep, layer_trace, worked_sum, worked_window
 
 ACTIVATIONS = ["linear", "relu", "sigmoid", "tanh", "softmax"]
 TOL = 1e-5

@@ -2,7 +2,7 @@
 
 import pytest
 
-from nnviz.words import plural
+from nnviz.views.words import plural
 
 
 @pytest.mark.parametrize(
@@ -37,13 +37,13 @@ def test_an_irregular_plural_is_used_as_given():
 
 
 def _summary(*layers, shape):
-    from nnviz.spec import ModelSpec, layer_summary
+    from nnviz.model.spec import ModelSpec, layer_summary
 
     return [row.explanation for row in layer_summary(ModelSpec(shape, layers, "mse", "adam", 0.01))]
 
 
 def test_the_build_summary_counts_one_of_a_kind_in_the_singular():
-    from nnviz.spec import LayerSpec
+    from nnviz.model.spec import LayerSpec
 
     dense = _summary(LayerSpec("Dense", 1), LayerSpec("Dense", 2), LayerSpec("Dense", 1), shape=(1,))
     assert dense == [
@@ -64,7 +64,7 @@ def test_the_build_summary_counts_one_of_a_kind_in_the_singular():
 
 @pytest.mark.parametrize("shape", [(3,), (4, 6)])
 def test_softmax_is_described_over_the_whole_vector_not_value_by_value(shape):
-    from nnviz.spec import LayerSpec
+    from nnviz.model.spec import LayerSpec
 
     softmax, relu = _summary(
         LayerSpec("Activation", activation="softmax"), LayerSpec("Activation", activation="relu"), shape=shape
@@ -77,8 +77,8 @@ def test_softmax_is_described_over_the_whole_vector_not_value_by_value(shape):
 def test_a_network_of_one_connection_says_so_in_the_singular():
     import numpy as np
 
-    from nnviz.diagram import dense_chain, network_picture
-    from nnviz.figures import network_figure
+    from nnviz.explain.diagram import dense_chain, network_picture
+    from nnviz.views.figures import network_figure
 
     picture = network_picture(dense_chain([("Dense", [np.array([[0.5]]), np.array([0.1])])]))
     assert network_figure(picture).layout.title.text.startswith("1 connection;")
@@ -95,7 +95,7 @@ def test_the_trace_counts_neurons_and_inputs_in_the_singular(units, inputs, star
     import keras
     import numpy as np
 
-    from nnviz.trace import layer_trace
+    from nnviz.explain.trace import layer_trace
 
     model = keras.Sequential([keras.Input((inputs,)), keras.layers.Dense(units)])
     assert layer_trace(model, np.ones(inputs, dtype=np.float32))[0].explanation.startswith(start)

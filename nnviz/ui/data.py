@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from nnviz.datasets import Dataset, load_dataset, load_two_moons
+from nnviz.data.datasets import Dataset, load_dataset, load_two_moons
 from nnviz.ui import state
 from nnviz.ui.frame import retitle_if_stale
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from nnviz.cost import evaluation_problem, rows_per_call
-from nnviz.datasets import Dataset
-from nnviz.engine import outputs_in_turn
-from nnviz.evaluate import weights_digest
-from nnviz.spec import ModelSpec
+from nnviz.data.datasets import Dataset
+from nnviz.explain.evaluate import weights_digest
+from nnviz.model.cost import evaluation_problem, rows_per_call
+from nnviz.model.spec import ModelSpec
+from nnviz.training.engine import outputs_in_turn
 from nnviz.ui.replay import cached
 from nnviz.ui.runtime import session_owner, user_request_pending
 from nnviz.ui.state import Workspace

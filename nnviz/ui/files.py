@@ -1,4 +1,4 @@
-"""Download and import model files from the pages (the checks themselves are in :mod:`nnviz.modelfiles`)."""
+"""Download and import model files from the pages (the checks themselves are in :mod:`nnviz.model.modelfiles`)."""
 
 from __future__ import annotations
 
@@ -7,18 +7,18 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from nnviz.catalog import DATASET_TITLES, dataset_title
-from nnviz.modelfiles import ModelFileError, read_spec_json, spec_json
-from nnviz.sharelink import setting_problem
-from nnviz.spec import shown
+from nnviz.data.catalog import DATASET_TITLES, dataset_title
+from nnviz.model.modelfiles import ModelFileError, read_spec_json, spec_json
+from nnviz.model.sharelink import setting_problem
+from nnviz.model.spec import shown
 from nnviz.ui import state
 from nnviz.ui.state import LayerRow, Workspace
 from nnviz.ui.widgets import forget_widgets, plain
-from nnviz.words import plural
+from nnviz.views.words import plural
 
 if TYPE_CHECKING:
-    from nnviz.datasets import Dataset
-    from nnviz.spec import ModelSpec
+    from nnviz.data.datasets import Dataset
+    from nnviz.model.spec import ModelSpec
 
 # Training settings a spec may carry; each must pass the widgets' bounds (sharelink.setting_problem).
 _SETTINGS = (state.EPOCHS, state.BATCH_SIZE, state.VALIDATION_SPLIT, state.SEED)
@@ -121,7 +121,7 @@ _IMPORT_REPORT = "files.spec.report"
 
 def model_downloads_and_weights(ws: Workspace, dataset: Dataset, spec: ModelSpec) -> None:
     """Download the trained model or its weights; load weights exported from the same architecture."""
-    from nnviz.modelfiles import load_weights_npz, model_bytes, weights_npz
+    from nnviz.model.modelfiles import load_weights_npz, model_bytes, weights_npz
 
     downloads = (
         ("Download the model (.keras)", "files.keras", lambda: model_bytes(ws.model), ".keras"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from nnviz.catalog import dataset_title
+from nnviz.data.catalog import dataset_title
 from nnviz.ui import state
 from nnviz.ui.sharing import presentation_frame, share_box
 from nnviz.ui.widgets import state_widget

@@ -9,13 +9,13 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from nnviz import figures
-from nnviz.datasets import Dataset
-from nnviz.drawing import MNIST_SIDE, ink, to_mnist
-from nnviz.lossmath import LossStep, clipping_note
-from nnviz.trace import LayerStep, worked_sum, worked_window
+from nnviz.data.datasets import Dataset
+from nnviz.data.drawing import MNIST_SIDE, ink, to_mnist
+from nnviz.explain.lossmath import LossStep, clipping_note
+from nnviz.explain.trace import LayerStep, worked_sum, worked_window
 from nnviz.ui.widgets import plain
-from nnviz.words import plural
+from nnviz.views import figures
+from nnviz.views.words import plural
 
 TEST_ROW, DATASET_ROW, MISTAKE, TYPED, DRAW = (
     "Test row",
@@ -73,7 +73,7 @@ def _truth_text(dataset: Dataset, truth: int | float) -> str:
 def dataset_row_sample(dataset: Dataset) -> Sample:
     """Pick a row by its number in the data as published (iris row 0 is [5.1, 3.5, 1.4, 0.2]) and say
     which side of the split it fell on."""
-    from nnviz.predict import find_row
+    from nnviz.explain.predict import find_row
 
     total = len(dataset.train_rows) + len(dataset.test_rows)
     row = st.number_input(
@@ -103,7 +103,7 @@ def dataset_row_sample(dataset: Dataset) -> Sample:
 def typed_sample(dataset: Dataset) -> Sample | None:
     """Number inputs, one per feature in the data's own units; the row scaled as the dataset's rows
     are. None (with the reason on screen) while a value cannot be used."""
-    from nnviz.predict import typed_input
+    from nnviz.explain.predict import typed_input
 
     names = list(dataset.feature_names)
     first = np.asarray(dataset.X_test[0], dtype=np.float64)

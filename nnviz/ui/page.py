@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from nnviz.cost import sample_problems
-from nnviz.datasets import Dataset
-from nnviz.spec import ModelSpec, check_spec
+from nnviz.data.datasets import Dataset
+from nnviz.model.cost import sample_problems
+from nnviz.model.spec import ModelSpec, check_spec
 from nnviz.ui import state
 from nnviz.ui.data import current_dataset
 from nnviz.ui.state import Workspace

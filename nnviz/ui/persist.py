@@ -1,5 +1,5 @@
 """What a reload or a dropped connection must not lose: trained models, their histories and snapshots,
-an uploaded dataset. They stay on the server in a bounded store (:mod:`nnviz.store`) under a token
+an uploaded dataset. They stay on the server in a bounded store (:mod:`nnviz.training.store`) under a token
 kept in a cookie of the browser, and a new session of that browser adopts them.
 
 The token (``secrets.token_urlsafe(32)``) is unguessable and per browser: another browser, or another
@@ -14,7 +14,7 @@ import secrets
 import numpy as np
 import streamlit as st
 
-from nnviz.store import SessionStore
+from nnviz.training.store import SessionStore
 from nnviz.ui import state
 
 COOKIE = "nnviz_token"

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import streamlit as st
 
-from nnviz import figures
-from nnviz.boundary import BoundaryAxes, input_grid, neuron_maps
-from nnviz.cost import view_resolution
-from nnviz.datasets import Dataset
-from nnviz.diagram import dense_chain, network_picture
-from nnviz.spec import ModelSpec
+from nnviz.data.datasets import Dataset
+from nnviz.explain.boundary import BoundaryAxes, input_grid, neuron_maps
+from nnviz.explain.diagram import dense_chain, network_picture
+from nnviz.model.cost import view_resolution
+from nnviz.model.spec import ModelSpec
 from nnviz.ui.state import Workspace
 from nnviz.ui.text import plain
-from nnviz.words import plural
+from nnviz.views import figures
+from nnviz.views.words import plural
 
 _VIEWS_KEPT = 24  # per workspace: a slider dragged over every snapshot redraws from memory
 

@@ -7,7 +7,7 @@ import urllib.parse
 
 import streamlit as st
 
-from nnviz.sharelink import from_query, to_query
+from nnviz.model.sharelink import from_query, to_query
 from nnviz.ui import state
 from nnviz.ui.widgets import forget_widgets, plain
 
@@ -60,7 +60,7 @@ def _history_navigation() -> bool:
 
 
 def _apply(settings: dict[str, object]) -> bool:
-    """Put ``settings`` (as :func:`nnviz.sharelink.from_query` gives them) into the session.
+    """Put ``settings`` (as :func:`nnviz.model.sharelink.from_query` gives them) into the session.
 
     Returns:
         Whether anything changed.
@@ -95,7 +95,7 @@ def _compile_settings(ws: state.Workspace) -> dict[str, object]:
 
 
 def setup_settings() -> dict[str, object]:
-    """This session's setup as settings (keys as :func:`nnviz.sharelink.from_query` gives them): the
+    """This session's setup as settings (keys as :func:`nnviz.model.sharelink.from_query` gives them): the
     dataset and its options, the seed, the architecture, the training settings, presentation mode."""
     session = st.session_state
     settings = {key: session[key] for key in _SESSION_SETTINGS}

@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from nnviz.snapshots import WeightHistory
-from nnviz.spec import LayerSpec, ModelSpec, starter_spec
+from nnviz.model.spec import LayerSpec, ModelSpec, starter_spec
+from nnviz.training.snapshots import WeightHistory
 
 if TYPE_CHECKING:  # annotations only: loading scikit-learn is not needed to name a Dataset
-    from nnviz.datasets import Dataset
+    from nnviz.data.datasets import Dataset
 
 DATASET = "dataset"
 SEED = "seed"
@@ -70,7 +70,7 @@ class Workspace:
     model: object | None = None
     model_spec: ModelSpec | None = None
     history: list[dict[str, float]] = field(default_factory=list)
-    job: object | None = None  # the nnviz.engine.TrainingJob that trains `model` (imported lazily)
+    job: object | None = None  # the nnviz.training.engine.TrainingJob that trains `model` (imported lazily)
     job_key: tuple = ()  # what the job was made for: data, settings, model and history
     snapshots: WeightHistory = field(default_factory=WeightHistory)  # weights after chosen epochs
     replay_model: object | None = None  # a copy of `model` the scrubber loads past weights into

@@ -7,19 +7,19 @@ from functools import partial
 
 import streamlit as st
 
-from nnviz import livecharts
-from nnviz.boundary import BoundaryAxes, BoundaryGrid, input_grid, outcome_rendering
-from nnviz.build import build_model
-from nnviz.cost import run_problem as run_cost_problem
-from nnviz.cost import view_resolution
-from nnviz.datasets import Dataset
-from nnviz.engine import Progress, Trainer, TrainingJob, TrainingQueue
-from nnviz.spec import Limits, ModelSpec, check_run, metric_name
+from nnviz.data.datasets import Dataset
+from nnviz.explain.boundary import BoundaryAxes, BoundaryGrid, input_grid, outcome_rendering
+from nnviz.model.build import build_model
+from nnviz.model.cost import run_problem as run_cost_problem
+from nnviz.model.cost import view_resolution
+from nnviz.model.spec import Limits, ModelSpec, check_run, metric_name
+from nnviz.training.engine import Progress, Trainer, TrainingJob, TrainingQueue
 from nnviz.ui import state
 from nnviz.ui.runtime import freeze_long_lived_objects, session_owner, user_request_pending
 from nnviz.ui.state import Workspace
 from nnviz.ui.widgets import plain
-from nnviz.words import plural
+from nnviz.views import livecharts
+from nnviz.views.words import plural
 
 freeze_long_lived_objects()  # TensorFlow has just been imported with this module
 

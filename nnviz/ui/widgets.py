@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from nnviz.build import OPTIMIZER_RULES
-from nnviz.sharelink import RANGES
-from nnviz.spec import (
+from nnviz.model.build import OPTIMIZER_RULES
+from nnviz.model.sharelink import RANGES
+from nnviz.model.spec import (
     ACTIVATIONS,
     LAYER_KINDS,
     LAYER_OPTIONS,
@@ -24,10 +24,10 @@ from nnviz.spec import (
 from nnviz.ui import state as state_module
 from nnviz.ui.state import LayerRow, Workspace
 from nnviz.ui.text import plain
-from nnviz.words import plural
+from nnviz.views.words import plural
 
 if TYPE_CHECKING:  # annotations only: loading scikit-learn is not needed to name a Dataset
-    from nnviz.datasets import Dataset
+    from nnviz.data.datasets import Dataset
 
 LEARNING_RATES = (0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
 
@@ -49,7 +49,7 @@ def state_widget(widget: Callable, label: str, state_key: str, **kwargs):
 
     The value is copied into ``state_key`` by an ``on_change`` callback, which Streamlit runs before
     the script: everything drawn earlier in the run (the sidebar) already sees the new value. A
-    numeric setting gets its bounds from :data:`nnviz.sharelink.RANGES`, the ones a shared link and
+    numeric setting gets its bounds from :data:`nnviz.model.sharelink.RANGES`, the ones a shared link and
     an imported spec are checked against.
     """
     if state_key in RANGES:
@@ -300,7 +300,7 @@ def show_problems(problems: Sequence[str], *, fix_page: str | None = None) -> No
 def csv_upload(seed: int) -> None:
     """Upload a CSV, choose its target and task; the dataset (or the reason it is refused) goes to
     the session."""
-    from nnviz.csvdata import TASKS, CsvError, csv_dataset, infer_task, read_csv
+    from nnviz.data.csvdata import TASKS, CsvError, csv_dataset, infer_task, read_csv
 
     upload = st.file_uploader(
         "Your CSV file (UTF-8, a header line, one row per example)", type=["csv"], key="csv.upload"
@@ -340,7 +340,7 @@ def csv_upload(seed: int) -> None:
 
 def code_view(spec: ModelSpec, dataset: Dataset) -> None:
     """The Keras code of ``spec``: the model alone or a whole training script, Sequential or functional."""
-    from nnviz.codegen import FitSettings, keras_code, training_script
+    from nnviz.model.codegen import FitSettings, keras_code, training_script
 
     session = st.session_state
     api_col, scope_col = st.columns(2)
@@ -418,10 +418,10 @@ def boundary_axes(dataset: Dataset):
     for more features a choice of two (the most informative pair first) or the PCA plane.
 
     Returns:
-        A :class:`nnviz.boundary.BoundaryAxes`, or None (no boundary: regression, images, or the
+        A :class:`nnviz.explain.boundary.BoundaryAxes`, or None (no boundary: regression, images, or the
         same feature picked twice, which is said on screen).
     """
-    from nnviz.boundary import PCA_PLANE, BoundaryAxes, informative_pair
+    from nnviz.explain.boundary import PCA_PLANE, BoundaryAxes, informative_pair
 
     if not dataset.class_names or dataset.is_image:
         return None

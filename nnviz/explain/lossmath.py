@@ -22,7 +22,7 @@ import keras
 import numpy as np
 import scipy.special
 
-from nnviz.trace import LayerStep
+from nnviz.explain.trace import LayerStep
 
 __all__ = ["LossStep", "clipping_note", "logits", "loss_steps", "model_loss", "training_loss"]
 

@@ -9,9 +9,9 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from nnviz.diagram import NetworkPicture
-from nnviz.style import PROJECTOR
-from nnviz.words import plural
+from nnviz.explain.diagram import NetworkPicture
+from nnviz.views.style import PROJECTOR
+from nnviz.views.words import plural
 
 # Okabe–Ito colours: distinguishable with the common colour-vision deficiencies.
 CLASS_COLORS = (

@@ -11,9 +11,9 @@ import json
 import textwrap
 from dataclasses import dataclass
 
-from nnviz.build import Call, layer_call, metric_call, optimizer_call
-from nnviz.catalog import BUILT_IN_DATASETS, OFFLINE_NOTES, STAND_IN_TITLES
-from nnviz.spec import ModelSpec
+from nnviz.data.catalog import BUILT_IN_DATASETS, OFFLINE_NOTES, STAND_IN_TITLES
+from nnviz.model.build import Call, layer_call, metric_call, optimizer_call
+from nnviz.model.spec import ModelSpec
 
 APIS = ("sequential", "functional")
 

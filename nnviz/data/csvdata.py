@@ -1,4 +1,4 @@
-"""A user's own CSV file as a :class:`~nnviz.datasets.Dataset`, with a clear message for every bad input.
+"""A user's own CSV file as a :class:`~nnviz.data.datasets.Dataset`, with a clear message for every bad input.
 
 Everything a user uploads is checked here, before it reaches a model: size, encoding, shape,
 column names, numbers, missing values and the target. Problems raise :class:`CsvError` with one
@@ -20,8 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from nnviz.datasets import Dataset, split_rows, standardise
-from nnviz.words import plural
+from nnviz.data.datasets import Dataset, split_rows, standardise
+from nnviz.views.words import plural
 
 TASKS = ("infer", "classification", "regression")
 

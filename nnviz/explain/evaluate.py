@@ -44,7 +44,7 @@ def classification_report(probabilities: np.ndarray, y_true: np.ndarray) -> Clas
     """Everything the Evaluate page shows for a classifier.
 
     Args:
-        probabilities: per-class probabilities, shape ``(n, k)`` (see :func:`nnviz.predict.class_probabilities`).
+        probabilities: per-class probabilities, shape ``(n, k)`` (see :func:`nnviz.explain.predict.class_probabilities`).
         y_true: true class indices, shape ``(n,)``.
     """
     probabilities = np.asarray(probabilities, dtype=np.float64)

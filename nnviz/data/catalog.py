@@ -1,7 +1,7 @@
-"""The datasets on offer, by key, in the user's words. Kept apart from :mod:`nnviz.datasets` so that
+"""The datasets on offer, by key, in the user's words. Kept apart from :mod:`nnviz.data.datasets` so that
 naming a dataset (the sidebar on every page) does not load scikit-learn.
 
-A download that fails makes the loader use an offline stand-in (see :mod:`nnviz.datasets`); the
+A download that fails makes the loader use an offline stand-in (see :mod:`nnviz.data.datasets`); the
 loader records that here, so that every place that names the dataset (the sidebar, the dataset box,
 an exported script) names the data actually in use.
 """

@@ -1,6 +1,6 @@
 """A bounded, in-process store of what a browser's session needs to continue after a reload.
 
-The address bar holds a setup (:mod:`nnviz.sharelink`); what cannot live in a URL (a trained model,
+The address bar holds a setup (:mod:`nnviz.model.sharelink`); what cannot live in a URL (a trained model,
 its history and snapshots, an uploaded dataset) is kept here under an unguessable per-browser token,
 by reference. The store is bounded twice: entries unused for ``ttl_s`` seconds are dropped, and
 when the entries' sizes add up to more than ``max_bytes`` the least recently used go first.

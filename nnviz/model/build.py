@@ -1,7 +1,7 @@
 """ModelSpec -> compiled ``keras.Sequential``.
 
 Each layer, optimizer and metric is described once here as ``(class name, keyword arguments)``;
-:func:`build_model` instantiates those descriptions and :mod:`nnviz.codegen` prints the very same
+:func:`build_model` instantiates those descriptions and :mod:`nnviz.model.codegen` prints the very same
 ones as Python, so the exported code always builds the model the app trains.
 """
 
@@ -14,7 +14,7 @@ import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from nnviz.spec import LAYER_KINDS, LayerSpec, ModelSpec, metric_name
+from nnviz.model.spec import LAYER_KINDS, LayerSpec, ModelSpec, metric_name
 
 if TYPE_CHECKING:
     import keras
@@ -86,7 +86,7 @@ def metric_call(spec: ModelSpec) -> Call:
 def build_model(spec: ModelSpec, *, seed: int = 0) -> keras.Sequential:
     """Build and compile the network described by ``spec``, with weights initialised from ``seed``.
 
-    The spec should have passed :func:`nnviz.spec.check_spec`; this function does not re-check it.
+    The spec should have passed :func:`nnviz.model.spec.check_spec`; this function does not re-check it.
     """
     import keras  # lazily: the TensorFlow import costs seconds
 

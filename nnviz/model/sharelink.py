@@ -6,7 +6,7 @@ can read and edit them by hand, with only characters that URLs leave as they are
 
     ?dataset=moons&seed=0&layers=Dense_8_relu~Dense_8_relu~Dense_1_sigmoid&loss=binary_crossentropy
 
-Each layer is its kind followed by its options in the order of :data:`nnviz.spec.LAYER_OPTIONS`
+Each layer is its kind followed by its options in the order of :data:`nnviz.model.spec.LAYER_OPTIONS`
 (``Conv2D_8_3_1_same_relu``: filters, kernel, stride, padding, activation); a Reshape's target shape
 is written ``28x28x1`` (``784`` for one axis). Reading a link never trusts it: an oversized value is
 refused before it is read, every value is checked against the same bounds as the widgets, and whatever
@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from nnviz.catalog import BUILT_IN_DATASETS
-from nnviz.spec import (
+from nnviz.data.catalog import BUILT_IN_DATASETS
+from nnviz.model.spec import (
     LAYER_OPTIONS,
     LEARNING_RATE_RANGE,
     LOSS_LABELS,
@@ -130,7 +130,7 @@ def parse_layers(text: str, *, limits: Limits | None = None) -> tuple[LayerSpec,
 
 def _value(name: str, text: str) -> object:
     """A layer option written in a link, as the type that option has (the text as it is when it is not
-    of that type, for :func:`nnviz.spec.layer_from_dict` to name)."""
+    of that type, for :func:`nnviz.model.spec.layer_from_dict` to name)."""
     if name == "target_shape":
         parts = text.split(_SHAPE_SEPARATOR)
         return [int(part) for part in parts] if all(_is_whole(part) for part in parts) else text

@@ -1,4 +1,4 @@
-"""Whether figures are being made for a projector. Kept apart from :mod:`nnviz.figures` so that the
+"""Whether figures are being made for a projector. Kept apart from :mod:`nnviz.views.figures` so that the
 router can set it without importing plotly and scikit-learn on every page."""
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The architecture as plain data: layer and model specs, their validation and parameter maths.
 
 A :class:`ModelSpec` is the single source of truth for a network. The Keras model
-(:mod:`nnviz.build`), the exported code (:mod:`nnviz.codegen`) and the summary table
+(:mod:`nnviz.model.build`), the exported code (:mod:`nnviz.model.codegen`) and the summary table
 (:func:`layer_summary`) are all derived from it. Nothing here imports Keras, so the Build page
 can check and explain a network without paying for the TensorFlow import.
 """
@@ -12,7 +12,7 @@ import math
 import os
 from dataclasses import asdict, dataclass
 
-from nnviz.words import plural
+from nnviz.views.words import plural
 
 LAYER_KINDS = (
     "Dense",

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import keras
 import numpy as np
 
-from nnviz.words import plural
+from nnviz.views.words import plural
 
 __all__ = [
     "ComputationStep",

@@ -19,8 +19,8 @@ from sklearn import datasets as skdatasets
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
-from nnviz.catalog import OFFLINE_NOTES, STAND_IN_TITLES, record_stand_in
-from nnviz.spec import Target
+from nnviz.data.catalog import OFFLINE_NOTES, STAND_IN_TITLES, record_stand_in
+from nnviz.model.spec import Target
 
 _log = logging.getLogger(__name__)
 
@@ -275,7 +275,7 @@ def load_mnist(*, fetch: Callable[[], tuple] | None = None, random_state: int = 
 
 
 def load_dataset(key: str, **options) -> Dataset:
-    """Load a built-in dataset by key (see :data:`nnviz.catalog.BUILT_IN_DATASETS`), passing ``options`` to its loader."""
+    """Load a built-in dataset by key (see :data:`nnviz.data.catalog.BUILT_IN_DATASETS`), passing ``options`` to its loader."""
     loaders = {"moons": load_two_moons, "iris": load_iris_data, "housing": load_housing, "mnist": load_mnist}
     if key not in loaders:
         raise ValueError(f"Unknown dataset {key!r}; choose one of {', '.join(loaders)}.")

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
-from nnviz.snapshots import WeightHistory
+from nnviz.training.snapshots import WeightHistory
 
 CHUNK_S = 0.2  # seconds of training between two points where a run can stop or report
 
@@ -409,7 +409,7 @@ def outputs_in_turn(
     Returns:
         The outputs, shape ``(n, n_outputs)``, or None when ``give_up()`` turned true first.
     """
-    from nnviz import predict
+    from nnviz.explain import predict
 
     if rows_per_chunk < 1:
         raise ValueError(f"rows_per_chunk={rows_per_chunk} must be at least 1, e.g. 256.")
@@ -506,7 +506,7 @@ class TrainingJob:
             redraws are late on a busy server), so the run goes on.
         queue: a :class:`TrainingQueue` shared by every job of the server; a run waits there
             (state ``"queued"``) until it may train.
-        snapshots: a :class:`~nnviz.snapshots.WeightHistory` that receives the weights after each
+        snapshots: a :class:`~nnviz.training.snapshots.WeightHistory` that receives the weights after each
             epoch (numbered as the history counts them), for replaying the run later.
         owner: who runs it (e.g. the browser session): the queue gives an owner one slot at a time.
     """

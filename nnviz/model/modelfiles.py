@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from nnviz.spec import Limits, ModelSpec, SpecError, shown
-from nnviz.words import plural
+from nnviz.model.spec import Limits, ModelSpec, SpecError, shown
+from nnviz.views.words import plural
 
 SPEC_FORMAT = "nnviz-spec/1"
 MAX_SPEC_BYTES = 100_000

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from nnviz.datasets import Dataset
-from nnviz.predict import class_probabilities, network_outputs
+from nnviz.data.datasets import Dataset
+from nnviz.explain.predict import class_probabilities, network_outputs
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
-from nnviz.spec import ModelSpec, _env_int, layer_summary
+from nnviz.model.spec import ModelSpec, _env_int, layer_summary
 
 TRAINING_FACTOR = 3  # a training step ≈ forward + two backward passes of the same size
 
@@ -79,7 +79,7 @@ class LayerCost:
 
 def layer_costs(spec: ModelSpec) -> list[LayerCost]:
     """The FLOPs of each layer for one sample, in order (up to the first layer that cannot take
-    its input's shape: :func:`nnviz.spec.check_spec` names that one)."""
+    its input's shape: :func:`nnviz.model.spec.check_spec` names that one)."""
     costs = []
     shape = tuple(spec.input_shape)
     for row, layer in zip(layer_summary(spec), spec.layers):

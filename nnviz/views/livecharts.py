@@ -20,16 +20,16 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from nnviz.boundary import BoundaryGrid
-from nnviz.figures import CLASS_COLORS
-from nnviz.style import PROJECTOR
+from nnviz.explain.boundary import BoundaryGrid
+from nnviz.views.figures import CLASS_COLORS
+from nnviz.views.style import PROJECTOR
 
 TRAINING, VALIDATION, RUNNING = "#0072B2", "#D55E00", "#0072B2"
 BOUNDARY_CELLS = 50  # per axis: the grid is thinned to about this many cells for the browser
 
 
 def _config(height: int) -> dict:
-    """Size and lettering; larger for a projector (see :mod:`nnviz.style`)."""
+    """Size and lettering; larger for a projector (see :mod:`nnviz.views.style`)."""
     projector = PROJECTOR.get()
     size = 22 if projector else 13
     return {

@@ -1,0 +1,1 @@
+"""nnviz data: datasets, CSV files, the catalog of built-in data, drawn digits."""

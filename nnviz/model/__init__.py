@@ -1,0 +1,1 @@
+"""nnviz model: the architecture as data: specs, building, code export, links, files, cost."""

@@ -1,0 +1,1 @@
+"""nnviz training: training in the background, weight snapshots, the per-session store."""

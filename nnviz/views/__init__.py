@@ -1,0 +1,1 @@
+"""nnviz views: figures and charts, their style and wording."""
