@@ -90,6 +90,44 @@ def test_limits_come_from_the_environment(monkeypatch):
         Limits.from_env()
 
 
+@pytest.mark.parametrize(
+    ("cores", "cpu_max", "expected"),
+    [
+        ({0}, None, 1),  # pinned to one core, no cgroup file
+        ({0, 1}, None, 2),
+        ({0, 1, 2, 3}, "max 100000\n", 4),  # no quota
+        ({0, 1, 2, 3}, "150000 100000\n", 2),  # 1.5 cores of quota: a second run gets the half core
+        ({0, 1, 2, 3}, "50000 100000\n", 1),  # half a core: still one run
+        ({0, 1, 2, 3}, "200000 100000\n", 2),
+        ({0, 1}, "800000 100000\n", 2),  # a quota above the pinned cores does not add cores
+        ({0, 1, 2}, "garbage\n", 3),  # a file this does not understand is ignored
+        ({0, 1, 2}, "100000 0\n", 3),
+    ],
+)
+def test_concurrent_trainings_follow_the_usable_cores(monkeypatch, tmp_path, cores, cpu_max, expected):
+    from nnviz.model import spec as spec_module
+
+    monkeypatch.setattr(spec_module.os, "sched_getaffinity", lambda pid: set(cores))
+    path = tmp_path / "cpu.max"
+    if cpu_max is not None:
+        path.write_text(cpu_max)
+    assert spec_module.usable_cpus(path) == expected
+
+
+def test_max_trainings_defaults_to_the_usable_cores_and_the_environment_overrides(monkeypatch):
+    import os
+
+    monkeypatch.delenv("NNVIZ_MAX_TRAININGS", raising=False)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3, 4})
+    monkeypatch.setattr("nnviz.model.spec.Path.read_text", lambda self: "max 100000")
+    assert Limits.from_env().max_trainings == 5
+    assert Limits().max_trainings == 5
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {3})
+    assert Limits.from_env().max_trainings == 1
+    monkeypatch.setenv("NNVIZ_MAX_TRAININGS", "3")
+    assert Limits.from_env().max_trainings == 3
+
+
 def test_images_without_flatten_are_told_to_flatten():
     problems = check_spec(spec(LayerSpec("Dense", 10, "softmax"), shape=(28, 28)), DIGITS)
     assert problems and "add a Flatten layer" in problems[0] and "28×10" in problems[0]

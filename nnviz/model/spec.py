@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 from nnviz.views.words import plural
 
@@ -89,6 +90,23 @@ def _env_int(name: str, default: int) -> int:
         raise ValueError(f"{name}={raw!r} is not a whole number; unset it or give e.g. {default}") from err
 
 
+def usable_cpus(cpu_max: Path | str = "/sys/fs/cgroup/cpu.max") -> int:
+    """How many CPU cores this process may use: the cores it is pinned to (``sched_getaffinity``),
+    fewer if a cgroup v2 CPU quota (``cpu.max``: ``"<quota> <period>"`` or ``"max <period>"``)
+    allows less; at least 1."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not on Linux
+        cores = os.cpu_count() or 1
+    try:
+        quota, period = Path(cpu_max).read_text().split()[:2]
+        if quota != "max" and int(period) > 0:
+            cores = min(cores, math.ceil(int(quota) / int(period)))
+    except (OSError, ValueError):  # no cgroup v2 file, or one this does not understand
+        pass
+    return max(cores, 1)
+
+
 @dataclass(frozen=True)
 class Limits:
     """Server limits on a model, so that one user cannot exhaust a shared machine.
@@ -99,14 +117,15 @@ class Limits:
         max_params: most parameters in one model (env ``NNVIZ_MAX_PARAMS``).
         max_epoch_rows: most epochs × training rows in one run (env ``NNVIZ_MAX_EPOCH_ROWS``).
         max_trainings: most runs training at once in one server; the others queue
-            (env ``NNVIZ_MAX_TRAININGS``).
+            (env ``NNVIZ_MAX_TRAININGS``; by default one per CPU core the server may use,
+            :func:`usable_cpus`: a run that shares a core with another only takes longer).
     """
 
     max_layers: int = 20
     max_units: int = 1024
     max_params: int = 2_000_000
     max_epoch_rows: int = 10_000_000
-    max_trainings: int = 2
+    max_trainings: int = field(default_factory=lambda: usable_cpus())
 
     @classmethod
     def from_env(cls) -> Limits:
