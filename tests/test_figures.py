@@ -173,3 +173,88 @@ def test_hostile_names_reach_plotly_as_text_never_as_tags():
     # The names are still there, as entities plotly shows as the characters themselves.
     for name in HOSTILE_NAMES:
         assert any(html.escape(name, quote=False) in s for s in shown)
+
+
+# --- figures are built once per content and shared (a rerun or another session reuses them) ---
+
+
+def _fresh_memo(monkeypatch):
+    from collections import OrderedDict
+
+    monkeypatch.setattr(figures, "_memo", OrderedDict())
+
+
+def test_same_values_give_the_same_figure_without_building_it_again(monkeypatch):
+    _fresh_memo(monkeypatch)
+    calls = []
+    build = figures.weights_figure.uncached
+    rng = np.random.default_rng(0)
+    W, b = rng.normal(size=(4, 8)), rng.normal(size=8)
+    counted = figures.memoised(lambda *a, **k: calls.append(1) or build(*a, **k))
+    first = counted(W, b, title="")
+    again = counted(W.copy(), b.copy(), title="")  # new arrays, same numbers: a rerun
+    assert again is first and len(calls) == 1
+    # every input that changes the picture gives another figure
+    changed_weight = W.copy()
+    changed_weight[2, 3] += 1e-6
+    others = [
+        counted(changed_weight, b, title=""),
+        counted(W, b + 1, title=""),
+        counted(W, None, title=""),
+        counted(W, b, title="Layer 1"),
+        counted(W.astype(np.float32), b, title=""),  # another dtype: other numbers on hover
+        counted(W.reshape(8, 4), b[:4], title=""),  # the same bytes in another shape
+    ]
+    assert len(calls) == 7 and len({id(f) for f in [first, *others]}) == 7
+    np.testing.assert_allclose(np.asarray(others[0].data[0].z)[2, 3], W[2, 3] + 1e-6)
+
+
+def test_memoised_figure_equals_a_freshly_built_one(monkeypatch):
+    _fresh_memo(monkeypatch)
+    y_train, y_test = np.array([0, 1, 1, 2, 2, 2]), np.array([0, 2])
+    kwargs = {"class_names": ["a", "b", "c"], "target_name": "t"}
+    figures.class_balance_figure(y_train, y_test, **kwargs)
+    shared = figures.class_balance_figure(y_train.copy(), y_test.copy(), **kwargs)
+    assert shared.to_dict() == figures.class_balance_figure.uncached(y_train, y_test, **kwargs).to_dict()
+    assert list(shared.data[0].y) == [1, 2, 3] and list(shared.data[1].y) == [1, 0, 1]
+
+
+def test_projector_setting_is_part_of_what_a_figure_is_kept_by(monkeypatch):
+    from nnviz.views.style import projector_style
+
+    _fresh_memo(monkeypatch)
+    W = np.ones((2, 2))
+    plain_fig = figures.weights_figure(W, None, title="")
+    with projector_style(True):
+        big = figures.weights_figure(W, None, title="")
+    assert big is not plain_fig and big.layout.font.size > plain_fig.layout.font.size
+    assert figures.weights_figure(W, None, title="") is plain_fig
+
+
+def test_large_arrays_are_known_by_identity_and_the_memo_is_bounded(monkeypatch):
+    _fresh_memo(monkeypatch)
+    monkeypatch.setattr(figures, "_HASHED_BYTES", 64)  # everything larger counts as "large"
+    monkeypatch.setattr(figures, "MEMO_ENTRIES", 3)
+    big = np.arange(100.0).reshape(10, 10)
+    first = figures.values_figure(big, title="")
+    assert figures.values_figure(big, title="") is first  # the same array object
+    assert figures.values_figure(big.copy(), title="") is not first  # another object: built again
+    for k in range(5):
+        figures.values_figure(np.full(3, float(k)), title="")
+    assert len(figures._memo) == 3
+
+
+def test_arguments_without_a_value_are_never_memoised(monkeypatch):
+    _fresh_memo(monkeypatch)
+
+    class Mutable:  # an object whose contents could change under the same identity
+        def __init__(self):
+            self.values = [1.0]
+
+    calls = []
+    counted = figures.memoised(lambda thing: calls.append(thing.values[0]) or figures.go.Figure())
+    thing = Mutable()
+    counted(thing)
+    thing.values[0] = 2.0
+    counted(thing)
+    assert calls == [1.0, 2.0] and len(figures._memo) == 0

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import hashlib
 import html
-from collections.abc import Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
@@ -27,6 +32,76 @@ CLASS_COLORS = (
     "#882255",
 )
 _FONT = {"size": 15}
+
+
+# Figures already built, shared by every session: a page reruns on every click and a class looks at
+# the same data and (untrained) models, so building a figure again is most of the time wasted.
+# Streamlit copies a figure (``to_dict``) before sending it and never changes it, so sharing is safe.
+MEMO_ENTRIES = 256
+_HASHED_BYTES = 8 << 20  # arrays up to this size are known by their contents, larger ones by identity
+_memo: OrderedDict[tuple, go.Figure] = OrderedDict()
+_memo_lock = threading.Lock()
+
+
+class _Same:
+    """A large array as part of a memo key: equal only to itself (the key keeps it alive, so its
+    id is not reused while the entry exists)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: object):
+        self.value = value
+
+    def __hash__(self) -> int:
+        return id(self.value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Same) and other.value is self.value
+
+
+def _key_part(value: object) -> object:
+    """``value`` as a hashable part of a memo key; TypeError if it has none."""
+    if isinstance(value, np.ndarray):
+        if value.nbytes > _HASHED_BYTES or value.dtype == object:
+            return _Same(value)
+        digest = hashlib.blake2b(np.ascontiguousarray(value).tobytes(), digest_size=16).digest()
+        return ("array", value.shape, value.dtype.str, digest)
+    if isinstance(value, (list, tuple, range)):
+        return (type(value).__name__, tuple(_key_part(v) for v in value))
+    if isinstance(value, dict):
+        return ("dict", tuple((k, _key_part(v)) for k, v in sorted(value.items())))
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return (type(value).__name__, tuple(_key_part(getattr(value, f.name)) for f in dataclasses.fields(value)))
+    if value is None or isinstance(value, (str, bytes, int, float, complex, np.generic)):
+        return (type(value).__name__, value)
+    raise TypeError(f"no value to compare a {type(value).__name__} by")
+
+
+def memoised(build: Callable[..., go.Figure]) -> Callable[..., go.Figure]:
+    """``build``, remembering its last ``MEMO_ENTRIES`` figures (all builders together) by the
+    values of the arguments (arrays by their contents) and the projector setting. The figure
+    returned may be shared: never change it, build another."""
+
+    @functools.wraps(build)
+    def cached(*args, **kwargs) -> go.Figure:
+        try:
+            key = (build.__name__, PROJECTOR.get(), _key_part(args), _key_part(kwargs))
+        except TypeError:  # an argument that has no value to compare by
+            return build(*args, **kwargs)
+        with _memo_lock:
+            fig = _memo.get(key)
+            if fig is not None:
+                _memo.move_to_end(key)
+                return fig
+        fig = build(*args, **kwargs)
+        with _memo_lock:
+            _memo[key] = fig
+            while len(_memo) > MEMO_ENTRIES:
+                _memo.popitem(last=False)
+        return fig
+
+    cached.uncached = build
+    return cached
 
 
 def _style(fig: go.Figure, *, height: int = 420, title: str | None = None) -> go.Figure:
@@ -53,6 +128,7 @@ def _class_color(k: int) -> str:
     return CLASS_COLORS[k % len(CLASS_COLORS)]
 
 
+@memoised
 def predicted_vs_actual_figure(actual: np.ndarray, predicted: np.ndarray, *, target_name: str) -> go.Figure:
     """Regression: each test row as a point; on the dashed diagonal a prediction is exact."""
     low = float(min(actual.min(), predicted.min()))
@@ -80,6 +156,7 @@ def predicted_vs_actual_figure(actual: np.ndarray, predicted: np.ndarray, *, tar
     return _style(fig, height=480)
 
 
+@memoised
 def confusion_figure(confusion: np.ndarray, class_names: Sequence[str]) -> go.Figure:
     """The confusion matrix: true classes down, predicted across, each cell's count written in it.
 
@@ -108,6 +185,7 @@ def confusion_figure(confusion: np.ndarray, class_names: Sequence[str]) -> go.Fi
     return _style(fig, height=min(700, 140 + 45 * len(names)))
 
 
+@memoised
 def residuals_figure(predicted: np.ndarray, residuals: np.ndarray, *, target_name: str) -> go.Figure:
     """Regression residuals (true − predicted) against the prediction; a good model scatters them
     evenly around the zero line, with no trend or funnel."""
@@ -127,6 +205,7 @@ def residuals_figure(predicted: np.ndarray, residuals: np.ndarray, *, target_nam
     return _style(fig, height=420)
 
 
+@memoised
 def feature_scatter_figure(
     X: np.ndarray,
     y: np.ndarray,
@@ -176,6 +255,7 @@ def feature_scatter_figure(
     return _style(fig, height=460)
 
 
+@memoised
 def digit_grid_figure(images: np.ndarray, labels: Sequence[str], *, columns: int = 8) -> go.Figure:
     """A grid of greyscale images (shape ``(n, h, w)``), each titled with its label."""
     n = len(images)
@@ -205,6 +285,7 @@ def digit_grid_figure(images: np.ndarray, labels: Sequence[str], *, columns: int
     return _style(fig, height=150 * rows + 40)
 
 
+@memoised
 def class_balance_figure(
     y_train: np.ndarray, y_test: np.ndarray, *, class_names: Sequence[str], target_name: str
 ) -> go.Figure:
@@ -233,6 +314,7 @@ def class_balance_figure(
     return _style(fig, height=340)
 
 
+@memoised
 def values_figure(values: np.ndarray, *, title: str, names: Sequence[str] | None = None) -> go.Figure:
     """One layer's values for one sample: a bar per value, or a heatmap for a 2-D array (an image)."""
     values = np.asarray(values, dtype=np.float64)
@@ -265,6 +347,7 @@ def values_figure(values: np.ndarray, *, title: str, names: Sequence[str] | None
 _ANNOTATED_SIDE = 3  # kernels up to 3×3 have their weights written in their cells
 
 
+@memoised
 def channel_grid_figure(
     values: np.ndarray,
     *,
@@ -325,6 +408,7 @@ def channel_grid_figure(
     return _style(fig, height=row_px * rows + 60, title=title)
 
 
+@memoised
 def kernels_figure(kernel: np.ndarray, *, max_filters: int = 16, max_channels: int = 8) -> go.Figure:
     """A Conv2D kernel ``(height, width, in_channels, filters)``: one row per filter, one column per
     input channel, on one colour scale; a kernel over one input channel is drawn as a grid of all
@@ -372,6 +456,7 @@ def kernels_figure(kernel: np.ndarray, *, max_filters: int = 16, max_channels: i
     return _style(fig, height=min(110 * filters + 60, 1800), title=shown)
 
 
+@memoised
 def window_figure(window: np.ndarray, kernel: np.ndarray | None) -> go.Figure:
     """One output cell worked out: the input window, the kernel and their products (Conv2D), each
     number written in its cell; for max pooling just the window, its maximum outlined by the title."""
@@ -398,6 +483,7 @@ def window_figure(window: np.ndarray, kernel: np.ndarray | None) -> go.Figure:
     return _style(fig, height=max(220, 45 * window.shape[0] + 80))
 
 
+@memoised
 def weights_figure(weights: np.ndarray, bias: np.ndarray | None, *, title: str) -> go.Figure:
     """A Dense layer's kernel as a heatmap (inputs down, units across), its bias as the last row.
 
@@ -423,6 +509,7 @@ def weights_figure(weights: np.ndarray, bias: np.ndarray | None, *, title: str) 
 _WIDTH_STEPS = 4  # edge widths are drawn in this many steps of |weight| (plotly: one width per trace)
 
 
+@memoised
 def network_figure(
     picture: NetworkPicture, *, input_names: Sequence[str] | None = None, title: str | None = None
 ) -> go.Figure:
@@ -538,6 +625,7 @@ def _neuron(picture: NetworkPicture, column: int, unit: int, input_names: Sequen
     return f"{_text(picture.layer_names[column])}, unit {unit}"
 
 
+@memoised
 def weights_over_epochs_figure(
     epochs: Sequence[int], values: Sequence[np.ndarray], *, title: str, bins: int = 30
 ) -> go.Figure:
