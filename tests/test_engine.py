@@ -653,3 +653,38 @@ def test_outputs_in_turn_are_the_models_outputs_chunk_by_chunk(moons):
         outputs_in_turn(model, moons.X_test, queue=TrainingQueue(1), rows_per_chunk=0)
     with pytest.raises(ValueError, match="join"):
         TrainingQueue(1).admit(QueueTicket(), timeout=0)
+
+
+class _CountingTicket(QueueTicket):
+    def __init__(self, name):
+        super().__init__(name)
+        self.told = 0
+
+    def queue_moved(self):
+        self.told += 1
+
+
+def test_only_tickets_whose_place_changed_are_told_the_line_moved():
+    """Every ticket told redraws its user's page: a newcomer at the end moves nobody."""
+    queue = TrainingQueue(1)
+    holder = QueueTicket("holder")
+    queue.join(holder)
+    assert queue.admit(holder, timeout=0)
+    a, b, c = (_CountingTicket(name) for name in "abc")
+    for ticket in (a, b, c):
+        queue.join(ticket)
+    assert (a.told, b.told, c.told) == (1, 1, 1)  # each told its place once, on joining
+    d = _CountingTicket("d")
+    queue.join(d)
+    assert (a.told, b.told, c.told, d.told) == (1, 1, 1, 1)
+    assert not queue.admit(b, timeout=0)  # b's turn has not come: nobody moved
+    assert (a.told, b.told, c.told, d.told) == (1, 1, 1, 1)
+    queue.done(holder)  # a slot is free, but nobody has left the line yet
+    assert (a.told, b.told, c.told, d.told) == (1, 1, 1, 1)
+    assert queue.admit(a, timeout=0)  # a leaves the line: b, c and d each move up one place
+    assert (b.told, c.told, d.told) == (2, 2, 2) and a.told == 1
+    assert [queue.position(t) for t in (b, c, d)] == [1, 2, 3]
+    queue.leave(c)  # c gives up: only d moves
+    assert (b.told, d.told) == (2, 3) and queue.position(d) == 2
+    queue.done(a)
+    assert queue.admit(b, timeout=0) and d.told == 4 and queue.position(d) == 1

@@ -271,6 +271,7 @@ class TrainingQueue:
         self._training = 0
         self._waiting: list[object] = []
         self._active: dict[int, object] = {}  # id(ticket) -> owner, of the tickets let through
+        self._places: dict[int, int] = {}  # id(ticket) -> place in line, as the tickets were last told
 
     def wait_for_turn(
         self, ticket: object, *, give_up: Callable[[], bool], recheck_s: float | None = None
@@ -358,11 +359,16 @@ class TrainingQueue:
             self._line_moved()
 
     def _line_moved(self) -> None:
+        """Wake the waiting runs, and tell each waiting ticket whose place changed (only those: a
+        ticket joining at the end moves nobody, and every ticket told redraws its user's page)."""
         self._changed.notify_all()
-        for ticket in self._waiting:
-            moved = getattr(ticket, "queue_moved", None)
-            if moved is not None:
-                moved()
+        places = {id(ticket): place for place, ticket in enumerate(self._waiting, 1)}
+        for place, ticket in enumerate(self._waiting, 1):
+            if self._places.get(id(ticket)) != place:
+                moved = getattr(ticket, "queue_moved", None)
+                if moved is not None:
+                    moved()
+        self._places = places
 
     def position(self, ticket: object) -> int:
         """``ticket``'s place in line (1 = next to train), or 0 when it is not waiting."""
