@@ -290,23 +290,32 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def launch_app(port: int, *, log=subprocess.DEVNULL, cpus: set[int] | None = None) -> subprocess.Popen:
+def launch_app(
+    port: int,
+    *,
+    log=subprocess.DEVNULL,
+    cpus: set[int] | None = None,
+    script: str = "app.py",
+    env: dict[str, str] | None = None,
+) -> subprocess.Popen:
     """``streamlit run app.py`` on ``127.0.0.1:port`` (served as configured in .streamlit/config.toml).
 
     Args:
         cpus: run the server (every thread of it) on these CPU cores only; None for all.
+        script: another Streamlit script to serve instead (a test's probe page).
+        env: the server's environment; None for this process's.
     """
     command = [
         sys.executable,
         "-m",
         "streamlit",
         "run",
-        "app.py",
+        script,
         f"--server.port={port}",
         "--server.address=127.0.0.1",
     ]
     pin = None if cpus is None else (lambda: os.sched_setaffinity(0, cpus))
-    return subprocess.Popen(command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, preexec_fn=pin)
+    return subprocess.Popen(command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, preexec_fn=pin, env=env)
 
 
 def wait_until_healthy(server: subprocess.Popen, url: str, *, timeout_s: float = 60) -> None:

@@ -34,21 +34,28 @@ def playwright_api():
 
 
 @contextlib.contextmanager
-def served_app(artifacts: Path) -> Iterator[tuple[subprocess.Popen, str]]:
-    """A fresh ``streamlit run app.py`` and its base URL, its log in ``artifacts/server.log``; the
-    old screenshots there are removed first (they would mislead)."""
+def served_app(
+    artifacts: Path,
+    *,
+    script: str = "app.py",
+    log_name: str = "server.log",
+    old_screenshots: str = "*.png",
+    env: dict[str, str] | None = None,
+) -> Iterator[tuple[subprocess.Popen, str]]:
+    """A fresh ``streamlit run app.py`` (or ``script``) and its base URL, its log in
+    ``artifacts/log_name``; the old screenshots there are removed first (they would mislead)."""
     artifacts.mkdir(parents=True, exist_ok=True)
-    for old in artifacts.glob("*.png"):
+    for old in artifacts.glob(old_screenshots):
         old.unlink()
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    with open(artifacts / "server.log", "w") as log:
-        server = launch_app(port, log=log)
+    with open(artifacts / log_name, "w") as log:
+        server = launch_app(port, log=log, script=script, env=env)
         try:
             try:
                 wait_until_healthy(server, url, timeout_s=SERVER_START_S)
             except RuntimeError as err:
-                pytest.fail(f"{err}; see {artifacts / 'server.log'}")
+                pytest.fail(f"{err}; see {artifacts / log_name}")
             yield server, url
         finally:
             server.terminate()

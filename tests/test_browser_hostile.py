@@ -14,18 +14,15 @@ Screenshots go to ``test-artifacts/browser/hostile/``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 from urllib.parse import urlencode, urlparse
 
 import pytest
-from browsing import SERVER_START_S, headless_chromium, playwright_api
+from browsing import headless_chromium, playwright_api, served_app
 from hostile import EVIL, PAYLOADS, shown_as
-
-from nnviz.bench import free_port, wait_until_healthy
 
 pytestmark = pytest.mark.browser
 
@@ -49,46 +46,15 @@ def browser():
         yield browser
 
 
-def _serve(script: str, log_name: str):
-    """``streamlit run script`` on a free port (the repository and tests/ importable); (server, url)."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    for old in ARTIFACTS.glob("failure-*.png"):
-        old.unlink()  # from an earlier run: it would mislead
-    port = free_port()
+def _serve(script: str, log_name: str) -> tuple[contextlib.ExitStack, str]:
+    """``streamlit run script`` on a free port (the repository and tests/ importable): the stack
+    that stops it, and its URL."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "tests")])}
-    log = open(ARTIFACTS / log_name, "w")  # noqa: SIM115 - closed with the server
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            script,
-            f"--server.port={port}",
-            "--server.address=127.0.0.1",
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
+    stack = contextlib.ExitStack()
+    _, url = stack.enter_context(
+        served_app(ARTIFACTS, script=script, log_name=log_name, old_screenshots="failure-*.png", env=env)
     )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_healthy(server, url, timeout_s=SERVER_START_S)
-    except RuntimeError as err:
-        server.terminate()
-        pytest.fail(f"{err}; see {ARTIFACTS / log_name}")
-    return server, url, log
-
-
-def _stop(server, log) -> None:
-    server.terminate()
-    try:
-        server.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait()
-    log.close()
+    return stack, url
 
 
 def _evil_requests(page) -> list[str]:
@@ -130,7 +96,7 @@ def _texts(locator) -> list[str]:
 
 
 def test_plain_text_is_shown_as_itself_in_every_markdown_element(browser):
-    server, url, log = _serve("tests/hostile_probe.py", "probe-server.log")
+    serving, url = _serve("tests/hostile_probe.py", "probe-server.log")
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.set_default_timeout(STEP_MS)
     try:
@@ -162,7 +128,7 @@ def test_plain_text_is_shown_as_itself_in_every_markdown_element(browser):
         expect(page.locator('[data-testid="stException"]')).to_have_count(0)
     finally:
         page.close()
-        _stop(server, log)
+        serving.close()
 
 
 # The app itself, opened by a hostile link and fed a hostile CSV.
@@ -237,7 +203,7 @@ def _shown(page) -> str:
 
 
 def test_every_page_shows_hostile_names_from_a_link_and_a_csv_as_text(browser):
-    server, url, log = _serve("app.py", "app-server.log")
+    serving, url = _serve("app.py", "app-server.log")
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.set_default_timeout(STEP_MS)
     main = page.locator('[data-testid="stMain"]')
@@ -300,4 +266,4 @@ def test_every_page_shows_hostile_names_from_a_link_and_a_csv_as_text(browser):
         raise
     finally:
         page.close()
-        _stop(server, log)
+        serving.close()
