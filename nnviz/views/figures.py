@@ -71,7 +71,10 @@ def _key_part(value: object) -> object:
     if isinstance(value, dict):
         return ("dict", tuple((k, _key_part(v)) for k, v in sorted(value.items())))
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return (type(value).__name__, tuple(_key_part(getattr(value, f.name)) for f in dataclasses.fields(value)))
+        return (
+            type(value).__name__,
+            tuple(_key_part(getattr(value, f.name)) for f in dataclasses.fields(value)),
+        )
     if value is None or isinstance(value, (str, bytes, int, float, complex, np.generic)):
         return (type(value).__name__, value)
     raise TypeError(f"no value to compare a {type(value).__name__} by")
