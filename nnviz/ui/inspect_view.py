@@ -254,7 +254,7 @@ def comparison_table(step: LayerStep) -> pd.DataFrame:
 def show_layer_step(step: LayerStep, label: str, *, input_names: Sequence[str] | None = None) -> None:
     """One layer of the trace: what goes in (left), the numpy recomputation beside Keras's own output (right)."""
     with st.container(border=True):
-        st.markdown(f"### Layer {step.index + 1} · {label}")
+        st.markdown(f"### Layer {step.index + 1} · {plain(label)}")
         st.caption(step.explanation)
         if step.kind == "Conv2D":  # the whole width: small kernels need room for their numbers
             with st.expander(
