@@ -34,7 +34,6 @@ class _FakeJob:
 def no_clicks(monkeypatch):
     monkeypatch.setattr(training, "user_request_pending", lambda: False)
     monkeypatch.setattr(training, "REDRAW_S", 0.05)
-    monkeypatch.setattr(training, "QUEUED_REDRAW_S", 0.6)
     monkeypatch.setattr(training, "MAX_WAIT_S", 1.5)
 
 
@@ -55,10 +54,10 @@ def _wait_with(job, changes, *, queued):
     return took
 
 
-def test_a_queued_run_moving_up_in_line_is_redrawn_at_most_every_queued_redraw_s():
+def test_a_queued_run_moving_up_in_line_is_redrawn_only_at_the_latest_redraw():
     job = _FakeJob("queued")
     took = _wait_with(job, [(0.1, "queued"), (0.1, "queued"), (0.1, "queued")], queued=True)
-    assert 0.55 <= took < 1.2, took  # three moves, one redraw after QUEUED_REDRAW_S
+    assert 1.45 <= took < 2.0, took  # three moves, one redraw at MAX_WAIT_S
 
 
 def test_a_queued_run_that_starts_is_redrawn_at_once():

@@ -29,10 +29,6 @@ IDLE_PAUSE_S = 5.0
 REDRAW_S = 0.35
 MAX_WAIT_S = 2.0
 CLICK_CHECK_S = 0.05  # how often a waiting redraw looks for a click to answer
-# A queued run's new place in line is redrawn at most this often (its start at once): when a run
-# ends every run behind it moves up, and redrawing each of their pages at once would slow the
-# server that is training them.
-QUEUED_REDRAW_S = 2.0
 STEP_WAIT_S = 0.5  # Step waits this long for its epoch before the page is drawn (then it follows live)
 PAGE_LIVE = "train.page_live"  # whether the page around the live view was drawn for a live run
 
@@ -424,12 +420,13 @@ def _wait_for_news(job: TrainingJob, version: int, drawn_at: float, *, queued: b
     """Hold this redraw until the run changed (no sooner than ``REDRAW_S`` after the last one, no
     later than ``MAX_WAIT_S``), or at once when the user asks for something: nothing is sent while
     nothing changed, and a click is answered within ``CLICK_CHECK_S``. A ``queued`` run that only
-    moved up in line waits for ``QUEUED_REDRAW_S``; its start or end is news at once."""
+    moved up in line is not news: its new place shows at the ``MAX_WAIT_S`` redraw (when a run ends,
+    every run behind it moves up, and redrawing all their pages at once would slow the server that
+    trains them); its start or end is news at once."""
     earliest, latest = drawn_at + REDRAW_S, drawn_at + MAX_WAIT_S
-    moved = False  # a queued run moved up in line since it was drawn
     while not user_request_pending():
         now = time.monotonic()
-        if now >= latest or (moved and now >= drawn_at + QUEUED_REDRAW_S):
+        if now >= latest:
             return
         if now < earliest:
             time.sleep(min(CLICK_CHECK_S, earliest - now))
@@ -439,4 +436,4 @@ def _wait_for_news(job: TrainingJob, version: int, drawn_at: float, *, queued: b
             continue
         if not (queued and job.progress().state == "queued"):
             return
-        moved, version = True, seen  # only its place in line changed: shown within QUEUED_REDRAW_S
+        version = seen  # only its place in line changed: shown at the latest redraw
