@@ -13,10 +13,14 @@ batch may be short), a new order of the training rows every epoch, the same held
   batch epoch of 5,000 rows still answers Pause or Stop within a fraction of a second and the live
   chart moves within the epoch. A run can stop between any two chunks, also mid-epoch; the next run
   continues from that very batch, with the epoch's running metrics restored.
-- With TensorFlow the rows become tensors once; a chunk is a gather of its rows and one call of the
-  model's compiled multi-step function (``steps_per_execution`` = steps per epoch, so its loop ends
-  when the chunk's batches do). Validation is one compiled test step over the held-out rows. With
-  other backends (JAX) each chunk is a whole epoch through ``fit`` on the rows in that epoch's order.
+- With TensorFlow the rows become tensors once; a chunk is a gather of its rows and one call of a
+  traced loop of the model's own ``train_step`` over their batches (traced once per model, for any
+  number of batches: a third of what Keras's multi-step ``train_function`` costs to trace, since
+  that traces its step twice). Validation is the model's ``test_step`` over all the held-out rows,
+  traced the same way. Given ``twins`` (:mod:`nnviz.training.twins`), the traced steps belong to a
+  twin of the model's architecture that many models share, and are not traced for every model.
+  With other backends (JAX) each chunk is a whole epoch through ``fit`` on the rows in that epoch's
+  order.
 
 :class:`TrainingJob` runs a Trainer in a background thread so that drawing never blocks a training
 step, and tells watchers when something changed (:meth:`TrainingJob.wait_for_change`) so that a page
@@ -25,16 +29,19 @@ redraws only then. Nothing here imports Streamlit.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 import keras
 import numpy as np
 
 from nnviz.training.snapshots import WeightHistory
+from nnviz.training.twins import copy_state, state_variables
 
 CHUNK_S = 0.2  # seconds of training between two points where a run can stop or report
 
@@ -93,6 +100,9 @@ class Trainer:
         seed: with the same seed, epoch k visits the rows in the same order (:func:`epoch_order`).
         epochs_done: epochs the model was already trained (the next epoch's order follows on).
         chunk_s: seconds of work between two points where a run reports and may stop.
+        twins: optional ``f() -> context manager`` that lends a compiled twin of ``model`` (the same
+            spec; :meth:`nnviz.training.twins.TwinPool.lend`) to run the steps on; None traces
+            them for ``model`` itself.
     """
 
     def __init__(
@@ -107,6 +117,7 @@ class Trainer:
         seed: int = 0,
         epochs_done: int = 0,
         chunk_s: float = CHUNK_S,
+        twins: Callable[[], AbstractContextManager[keras.Model]] | None = None,
     ):
         if not 0 <= validation_split < 1:
             raise ValueError(f"validation_split={validation_split} must be in [0, 1), e.g. 0.2.")
@@ -130,13 +141,17 @@ class Trainer:
             import tensorflow as tf
 
             self._rows = tuple(map(tf.convert_to_tensor, self._rows))  # once, not on every chunk
+            self._held_out = tuple(
+                tf.convert_to_tensor(held, part.dtype)
+                for held, part in zip((self.X_val, self.y_val), self._rows)
+            )
         self.epochs_done = epochs_done
         self.step = 0  # batches done of the epoch in progress
         self.last_logs: dict[str, float] = {}  # after the latest chunk: the epoch's running means so far
         self._order: tuple[int, np.ndarray] | None = None
         self._seconds_per_step: float | None = None
-        self._timed_calls = 0  # the first call after (re)tracing is not timed: tracing takes seconds
-        self._epoch_metrics: list[np.ndarray] | None = None  # running metrics of an interrupted epoch
+        self._twins = twins if self._tensorflow else None
+        self._epoch_metrics: list[np.ndarray] = []  # running metrics of the epoch in progress
 
     def epoch_rows(self, epoch: int) -> np.ndarray:
         """Row indices of the training rows in the order epoch ``epoch`` (0 = first) visits them."""
@@ -166,22 +181,20 @@ class Trainer:
         """
         if epochs < 1:
             raise ValueError(f"epochs={epochs} must be at least 1.")
-        self._prepare()
         records: list[dict[str, float]] = []
         started = time.perf_counter()
         while len(records) < epochs:
-            if self.step == 0:
-                self.model.reset_metrics()
-            elif self._epoch_metrics is not None:  # anything may have reset them since (evaluate …)
-                for variable, value in zip(self.model.metrics_variables, self._epoch_metrics):
-                    variable.assign(value)
-                self._epoch_metrics = None
             count = self._chunk_steps()
-            self.last_logs = self._train_steps(self.step, self.step + count)
-            self.step += count
+            with self._runner() as runner:
+                self.last_logs = self._train_steps(runner, self.step, self.step + count)
+                self.step += count
+                epoch_ended = self.step == self.steps_per_epoch
+                if epoch_ended:
+                    logs = {**self.last_logs, **self._validation_logs(runner)}
+                if runner is not self.model:
+                    copy_state(runner, self.model)
             finite = math.isfinite(self.last_logs.get("loss", 0.0))
-            if self.step == self.steps_per_epoch:
-                logs = {**self.last_logs, **self._validation_logs()}
+            if epoch_ended:
                 self.step, self.epochs_done = 0, self.epochs_done + 1
                 records.append(logs)
                 if on_epoch_end is not None:
@@ -190,19 +203,18 @@ class Trainer:
                 on_chunk_end(self.step, self.last_logs)
             if not finite or (len(records) < epochs and should_stop is not None and should_stop()):
                 break
-        if self.step:
-            self._epoch_metrics = [v.numpy() for v in self.model.metrics_variables]
         return records
 
-    def _prepare(self) -> None:
-        if not self._tensorflow:
+    @contextlib.contextmanager
+    def _runner(self):
+        """The model whose compiled steps run the next chunk, holding this model's training state:
+        a twin lent for the chunk, or the model itself."""
+        if self._twins is None:
+            yield self.model
             return
-        if self.model.steps_per_execution != self.steps_per_epoch or self.model.train_function is None:
-            # The compiled loop runs up to steps_per_execution batches and ends early when a chunk's
-            # batches run out, so one trace serves every chunk size. Changing it retraces.
-            self.model.steps_per_execution = self.steps_per_epoch
-            self.model.make_train_function(force=True)
-            self._timed_calls = 0
+        with self._twins() as twin:
+            copy_state(self.model, twin)
+            yield twin
 
     def _chunk_steps(self) -> int:
         """Batches in the next chunk: about ``chunk_s`` seconds of them, within the epoch."""
@@ -210,42 +222,98 @@ class Trainer:
         if not self._tensorflow:
             return left
         if self._seconds_per_step is None:
-            return min(left, 8)  # the first call also traces: measure on a few batches
+            return min(left, 8)  # the first call may also trace: measure on a few batches
         return max(1, min(left, int(self.chunk_s / self._seconds_per_step)))
 
-    def _train_steps(self, first: int, stop: int) -> dict[str, float]:
-        """Train on batches ``first`` to ``stop - 1`` of the epoch in progress; the running metrics."""
+    def _train_steps(self, runner: keras.Model, first: int, stop: int) -> dict[str, float]:
+        """Train ``runner`` on batches ``first`` to ``stop - 1`` of the epoch in progress, continuing
+        the epoch's running metrics; returns them."""
         rows = self.epoch_rows(self.epochs_done)[first * self.batch_size : stop * self.batch_size]
-        started = time.perf_counter()
-        if self._tensorflow:
-            import tensorflow as tf
-
-            indices = tf.constant(rows)
-            batches = tf.data.Dataset.from_tensor_slices(
-                tuple(tf.gather(part, indices) for part in self._rows)
-            ).batch(self.batch_size)
-            logs = self.model.train_function(iter(batches))
-        else:  # JAX and others: a whole epoch through fit, on this epoch's order
+        if not self._tensorflow:  # JAX and others: a whole epoch through fit, on this epoch's order
             X, y = (part[rows] for part in self._rows)
-            fitted = self.model.fit(X, y, batch_size=self.batch_size, epochs=1, shuffle=False, verbose=0)
-            logs = {name: values[-1] for name, values in fitted.history.items()}
+            fitted = runner.fit(X, y, batch_size=self.batch_size, epochs=1, shuffle=False, verbose=0)
+            return {name: float(values[-1]) for name, values in fitted.history.items()}
+        import tensorflow as tf
+
+        traced = _compiled_steps(runner, *self._rows)
+        if first == 0:
+            runner.reset_metrics()
+        else:  # carry on with this epoch's running means, whatever ran on the runner since
+            for variable, value in zip(runner.metrics_variables, self._epoch_metrics):
+                variable.assign(value)
+        indices = tf.constant(rows)
+        started = time.perf_counter()
+        logs = traced.train_chunk(*(tf.gather(part, indices) for part in self._rows), self.batch_size)
         numbers = {name: float(value) for name, value in logs.items()}
-        if self._timed_calls:
+        if traced.calls:  # the first call traces: it says nothing about the pace
             self._seconds_per_step = (time.perf_counter() - started) / (stop - first)
-        self._timed_calls += 1
+        traced.calls += 1
+        self._epoch_metrics = [v.numpy() for v in runner.metrics_variables]
         return numbers
 
-    def _validation_logs(self) -> dict[str, float]:
-        """``val_`` metrics from one compiled test step over all the held-out rows.
+    def _validation_logs(self, runner: keras.Model) -> dict[str, float]:
+        """``val_`` metrics from the model's own ``test_step`` over all the held-out rows at once.
 
-        ``test_on_batch`` runs the model's own compiled loss and metrics, so the numbers mean what
-        ``evaluate()`` would report (the mean over the rows), without its per-call set-up.
+        It runs the model's compiled loss and metrics, so the numbers mean what ``evaluate()``
+        would report (the mean over the rows), without its per-call set-up.
         """
         if not len(self.X_val):
             return {}
-        self.model.reset_metrics()  # the training metrics were already read
-        results = self.model.test_on_batch(self.X_val, self.y_val, return_dict=True)
+        runner.reset_metrics()  # the training metrics were already read
+        if self._tensorflow:
+            results = _compiled_steps(runner, *self._rows).validate(*self._held_out)
+        else:
+            results = runner.test_on_batch(self.X_val, self.y_val, return_dict=True)
         return {f"val_{name}": float(value) for name, value in results.items()}
+
+
+@dataclass
+class _TracedSteps:
+    """A model's traced training loop and validation step (TensorFlow), and how often the loop ran."""
+
+    train_chunk: Callable
+    validate: Callable
+    calls: int = 0
+
+
+def _compiled_steps(model: keras.Model, X, y) -> _TracedSteps:
+    """The traced steps of ``model`` for rows like ``X`` and ``y`` (tensors), made on first use.
+
+    The loop takes the rows of a chunk in order and the batch size, and runs ``model.train_step``
+    on each batch (the last may be short) inside one ``tf.while_loop``: one trace serves any number
+    of rows. The optimizer's slots and the metrics' variables are made beforehand, since a traced
+    loop cannot create variables.
+    """
+    import tensorflow as tf
+
+    signature = (X.dtype, tuple(X.shape[1:]), y.dtype, tuple(y.shape[1:]))
+    made = model.__dict__.setdefault("_nnviz_traced_steps", {})
+    if signature in made:
+        return made[signature]
+    state_variables(model)  # builds the optimizer's slots
+    first = X[:1], y[:1]
+    model.compute_metrics(first[0], first[1], model(first[0]), sample_weight=None)  # builds the metrics
+    model.reset_metrics()
+    rows = (tf.TensorSpec((None, *X.shape[1:]), X.dtype), tf.TensorSpec((None, *y.shape[1:]), y.dtype))
+
+    @tf.function(input_signature=(*rows, tf.TensorSpec((), tf.int32)), autograph=False)
+    def train_chunk(X, y, batch_size):
+        steps = (tf.shape(X)[0] + batch_size - 1) // batch_size
+
+        def one_batch(step):
+            start = step * batch_size
+            model.train_step((X[start : start + batch_size], y[start : start + batch_size]))
+            return (step + 1,)
+
+        tf.while_loop(lambda step: step < steps, one_batch, (tf.constant(0),))
+        return model.get_metrics_result()
+
+    @tf.function(input_signature=rows, autograph=False)
+    def validate(X, y):
+        return model.test_step((X, y))
+
+    made[signature] = _TracedSteps(train_chunk, validate)
+    return made[signature]
 
 
 class TrainingQueue:

@@ -14,6 +14,7 @@ from nnviz.model.cost import run_problem as run_cost_problem
 from nnviz.model.cost import view_resolution
 from nnviz.model.spec import Limits, ModelSpec, check_run, metric_name
 from nnviz.training.engine import Progress, Trainer, TrainingJob, TrainingQueue
+from nnviz.training.twins import TwinPool
 from nnviz.ui import state
 from nnviz.ui.runtime import freeze_long_lived_objects, session_owner, user_request_pending
 from nnviz.ui.state import Workspace
@@ -93,6 +94,12 @@ def training_queue() -> TrainingQueue:
     return TrainingQueue(Limits.from_env().max_trainings)
 
 
+@st.cache_resource
+def twin_pool() -> TwinPool:
+    """The server's compiled training steps, one twin per architecture in use, shared by all users."""
+    return TwinPool()
+
+
 def training_job(ws: Workspace, dataset: Dataset) -> TrainingJob:
     """The job that trains ``ws.model`` with the session's settings; a new one when the data, the
     settings, the model or its history changed (never while a run is in progress)."""
@@ -109,6 +116,7 @@ def training_job(ws: Workspace, dataset: Dataset) -> TrainingJob:
             validation_split=validation_split,
             seed=seed,
             epochs_done=len(ws.history),
+            twins=partial(twin_pool().lend, ws.model_spec, partial(build_model, ws.model_spec)),
         )
         job = TrainingJob(
             trainer,
