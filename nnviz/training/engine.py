@@ -41,7 +41,7 @@ import keras
 import numpy as np
 
 from nnviz.training.snapshots import WeightHistory
-from nnviz.training.twins import copy_state, state_variables
+from nnviz.training.twins import copy_state, copy_weights, state_variables
 
 CHUNK_S = 0.2  # seconds of training between two points where a run can stop or report
 
@@ -183,38 +183,41 @@ class Trainer:
             raise ValueError(f"epochs={epochs} must be at least 1.")
         records: list[dict[str, float]] = []
         started = time.perf_counter()
-        while len(records) < epochs:
-            count = self._chunk_steps()
-            with self._runner() as runner:
+        with self._runner() as runner:
+            while len(records) < epochs:
+                count = self._chunk_steps()
                 self.last_logs = self._train_steps(runner, self.step, self.step + count)
                 self.step += count
                 epoch_ended = self.step == self.steps_per_epoch
                 if epoch_ended:
                     logs = {**self.last_logs, **self._validation_logs(runner)}
-                if runner is not self.model:
-                    copy_state(runner, self.model)
-            finite = math.isfinite(self.last_logs.get("loss", 0.0))
-            if epoch_ended:
-                self.step, self.epochs_done = 0, self.epochs_done + 1
-                records.append(logs)
-                if on_epoch_end is not None:
-                    on_epoch_end(EpochReport(len(records), epochs, logs, time.perf_counter() - started))
-            elif on_chunk_end is not None:
-                on_chunk_end(self.step, self.last_logs)
-            if not finite or (len(records) < epochs and should_stop is not None and should_stop()):
-                break
+                if runner is not self.model:  # what the live view and the snapshots read
+                    copy_weights(runner, self.model)
+                finite = math.isfinite(self.last_logs.get("loss", 0.0))
+                if epoch_ended:
+                    self.step, self.epochs_done = 0, self.epochs_done + 1
+                    records.append(logs)
+                    if on_epoch_end is not None:
+                        on_epoch_end(EpochReport(len(records), epochs, logs, time.perf_counter() - started))
+                elif on_chunk_end is not None:
+                    on_chunk_end(self.step, self.last_logs)
+                if not finite or (len(records) < epochs and should_stop is not None and should_stop()):
+                    break
         return records
 
     @contextlib.contextmanager
     def _runner(self):
-        """The model whose compiled steps run the next chunk, holding this model's training state:
-        a twin lent for the chunk, or the model itself."""
+        """The model whose compiled steps run this run: a twin lent for the run, given this model's
+        training state at the start and giving it back at the end, or the model itself."""
         if self._twins is None:
             yield self.model
             return
         with self._twins() as twin:
             copy_state(self.model, twin)
-            yield twin
+            try:
+                yield twin
+            finally:
+                copy_state(twin, self.model)
 
     def _chunk_steps(self) -> int:
         """Batches in the next chunk: about ``chunk_s`` seconds of them, within the epoch."""

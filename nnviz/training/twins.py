@@ -4,9 +4,10 @@ Tracing a small network's training step into a TensorFlow graph costs ~0.3 s of 
 20 epochs on two moons take, and a class builds the same few networks again and again (the lecturer
 says "2-8-8-1, relu"). So the steps are not traced per model: the first model of an architecture is
 built a second time as a *twin*, the twin's step is traced once, and every model of that
-architecture trains by lending the twin its state. Before a chunk of batches its weights, optimizer
-state and random-seed state are copied into the twin; the twin's compiled step runs; the new values
-are copied back (:func:`copy_state`). A few small tensors each way, the same arithmetic, the same
+architecture trains by lending the twin its state. When a run starts, the model's weights, optimizer
+state and random-seed state are copied into the twin (:func:`copy_state`); the twin's compiled step
+runs; after each chunk the new weights are copied back for the live view (:func:`copy_weights`), and
+all of the state when the run ends. A few small tensors each way, the same arithmetic, the same
 numbers (``tests/test_twins.py`` compares them with a model that trains on its own).
 
 A twin trains one model at a time: :meth:`TwinPool.lend` hands out an idle twin of the architecture
@@ -37,7 +38,16 @@ def state_variables(model: keras.Model) -> list:
 def copy_state(source: keras.Model, target: keras.Model) -> None:
     """Give ``target`` the training state (:func:`state_variables`) of ``source``, which must have
     the same architecture and compile settings."""
-    sources, targets = state_variables(source), state_variables(target)
+    _copy(source, target, state_variables(source), state_variables(target))
+
+
+def copy_weights(source: keras.Model, target: keras.Model) -> None:
+    """Give ``target`` the weights of ``source`` (``model.weights``: all that a forward pass reads,
+    batch-norm statistics included), not the optimizer's slots or dropout's seed."""
+    _copy(source, target, source.weights, target.weights)
+
+
+def _copy(source: keras.Model, target: keras.Model, sources: list, targets: list) -> None:
     if len(sources) != len(targets) or any(s.shape != t.shape for s, t in zip(sources, targets)):
         raise ValueError(
             f"Cannot copy the training state of {source.name} into {target.name}: their variables differ "

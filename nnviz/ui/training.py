@@ -30,6 +30,9 @@ IDLE_PAUSE_S = 5.0
 REDRAW_S = 0.35
 MAX_WAIT_S = 2.0
 CLICK_CHECK_S = 0.05  # how often a waiting redraw looks for a click to answer
+# … while its run waits in the queue: a click there only pauses or stops the wait, and a class's
+# worth of queued pages checking 20 times a second cost the server more than the runs they wait for.
+QUEUED_CLICK_CHECK_S = 0.25
 STEP_WAIT_S = 0.5  # Step waits this long for its epoch before the page is drawn (then it follows live)
 PAGE_LIVE = "train.page_live"  # whether the page around the live view was drawn for a live run
 
@@ -430,16 +433,18 @@ def _wait_for_news(job: TrainingJob, version: int, drawn_at: float, *, queued: b
     nothing changed, and a click is answered within ``CLICK_CHECK_S``. A ``queued`` run that only
     moved up in line is not news: its new place shows at the ``MAX_WAIT_S`` redraw (when a run ends,
     every run behind it moves up, and redrawing all their pages at once would slow the server that
-    trains them); its start or end is news at once."""
+    trains them); its start or end is news at once. A queued run looks for clicks every
+    ``QUEUED_CLICK_CHECK_S``."""
     earliest, latest = drawn_at + REDRAW_S, drawn_at + MAX_WAIT_S
+    check_s = QUEUED_CLICK_CHECK_S if queued else CLICK_CHECK_S
     while not user_request_pending():
         now = time.monotonic()
         if now >= latest:
             return
         if now < earliest:
-            time.sleep(min(CLICK_CHECK_S, earliest - now))
+            time.sleep(min(check_s, earliest - now))
             continue
-        seen = job.wait_for_change(version, timeout=CLICK_CHECK_S)
+        seen = job.wait_for_change(version, timeout=min(check_s, latest - now))
         if seen == version:
             continue
         if not (queued and job.progress().state == "queued"):
