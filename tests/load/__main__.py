@@ -120,6 +120,7 @@ def run_locust(url: str, users: int, args, label: str, pid: int | None) -> dict:
         "--csv", str(OUT / label), "--html", str(OUT / f"{label}.html"),
         "--samples-file", str(samples_file),
         "--trainer-every", str(args.trainer_every), "--epochs", str(args.epochs),
+        *(["--distinct-networks"] if args.distinct_networks else []),
         "--loglevel", "WARNING",
     ]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(REPO)}
@@ -151,6 +152,11 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--url", help="an app that is already running (not started, not pinned, no RSS)")
     parser.add_argument("--no-pin", action="store_true", help="let the server and Locust share every core")
     parser.add_argument("--trainer-every", type=int, default=5, help="every k-th user trains")
+    parser.add_argument(
+        "--distinct-networks",
+        action="store_true",
+        help="every user sets its own number of units (no two train the same architecture)",
+    )
     parser.add_argument("--epochs", type=int, default=20, help="epochs a training user runs")
     parser.add_argument("--arrival-s", type=float, default=10.0, help="users arrive over this many seconds")
     parser.add_argument("--max-minutes", type=int, default=20, help="a run is stopped after this long")

@@ -5,7 +5,8 @@
 (``python -m tests.load`` starts a server, runs this and summarises; see ``tests/load/__main__.py``.)
 
 A user: opens the app → Data (odd users pick iris, even users change the moons' noise) → Build
-(adds a layer, changes the first layer's units) → every ``--trainer-every``-th user trains
+(adds a layer, changes the first layer's units to one of ten values, or to its own with
+``--distinct-networks``) → every ``--trainer-every``-th user trains
 ``--epochs`` epochs on the Train page and watches the live view until "Done" → Inspect (a
 prediction is shown), with 1–3 s of thought between steps. Each step is a Locust request named
 after it, timed from sending the ``rerun_script`` to the run's ``script_finished``; training is
@@ -40,6 +41,11 @@ _finished = itertools.count(1)
 def _options(parser) -> None:
     parser.add_argument("--trainer-every", type=int, default=5, help="every k-th user trains (0: none)")
     parser.add_argument("--epochs", type=int, default=20, help="epochs a training user runs")
+    parser.add_argument(
+        "--distinct-networks",
+        action="store_true",
+        help="user n sets 10 + n // 5 units: no two training users share an architecture",
+    )
     parser.add_argument("--think-s", type=float, nargs=2, default=(1.0, 3.0), help="pause between steps")
     parser.add_argument("--samples-file", default="", help="where the raw timings go (JSON)")
 
@@ -75,6 +81,7 @@ class NnvizUser(User):
         self.trainer_every = options.trainer_every if options else 5
         self.epochs = options.epochs if options else 20
         self.think_s = tuple(options.think_s) if options else (1.0, 3.0)
+        self.distinct = bool(options and options.distinct_networks)
 
     def _record(self, name: str, seconds: float, error: BaseException | None = None) -> None:
         self.environment.events.request.fire(
@@ -144,7 +151,9 @@ class NnvizUser(User):
             lambda: len(c.widgets("Layer type")) + len(c.widgets("Output layer")) == layers + 1,
             f"{layers + 1} layers",
         )
-        units = 10 + n % 10
+        # A class mostly builds the networks it is told to (ten variants here); --distinct-networks
+        # gives everyone their own, so that no two runs share a compiled step.
+        units = 10 + n // 5 if self.distinct else 10 + n % 10
         self._step(
             "Build: change units",
             lambda: c.set("Units", units),
