@@ -16,6 +16,7 @@ with st.spinner("Starting Keras…"):
     from nnviz.explain.lossmath import logits, loss_steps, model_loss
     from nnviz.explain.predict import class_probabilities, predicted_labels
     from nnviz.explain.trace import layer_trace
+    from nnviz.ui.backprop_view import show_backward
     from nnviz.ui.evaluation import test_outputs
     from nnviz.ui.inspect_view import (
         DATASET_ROW,
@@ -126,3 +127,4 @@ else:
     compiled = model_loss(ws.model, x, truth)  # what evaluate() reports for this sample alone
     steps = loss_steps(np.asarray(output), logits(trace[-1]), truth, spec.loss, compiled=compiled)
     show_loss_steps(steps, class_names=dataset.class_names or None)
+    show_backward(ws, spec, dataset, x, truth)

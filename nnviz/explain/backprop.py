@@ -101,6 +101,8 @@ class BackwardStep:
         delta: the gradient at the layer's pre-activation (``∂L/∂z``) for layers that have one
             (Dense, Conv2D), else None; :func:`worked_gradient` uses it.
         explanation: one sentence for students.
+        weights: the layer's kernel and bias as they are (Dense, Conv2D), to show beside their
+            gradients; None for layers without them.
     """
 
     index: int
@@ -112,6 +114,7 @@ class BackwardStep:
     gradients: tuple[Compared, ...]
     delta: np.ndarray | None
     explanation: str
+    weights: tuple[np.ndarray, np.ndarray | None] | None = None
 
     @property
     def agrees(self) -> bool:
@@ -533,6 +536,11 @@ def backward_pass(model: keras.Model, X: np.ndarray, y: np.ndarray, loss: str) -
             Compared(name, value, tape, size, scale, rule)
             for (name, value, size, rule), tape in zip(done.numpy, tape_values, strict=True)
         )
+        kernel = getattr(layer, "kernel", None) if kind in ("Dense", "Conv2D") else None
+        weights = None
+        if kernel is not None:
+            bias = np.asarray(keras.ops.convert_to_numpy(layer.bias), np.float64) if layer.use_bias else None
+            weights = (np.asarray(keras.ops.convert_to_numpy(kernel), np.float64), bias)
         layers.append(
             BackwardStep(
                 index,
@@ -544,6 +552,7 @@ def backward_pass(model: keras.Model, X: np.ndarray, y: np.ndarray, loss: str) -
                 compared,
                 done.delta,
                 done.explanation,
+                weights,
             )
         )
     return Backward(loss_value, output_gradient, rule, tuple(layers), at_input, tuple(weight_grads))

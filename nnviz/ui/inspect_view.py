@@ -324,7 +324,7 @@ def show_layer_step(step: LayerStep, label: str, *, input_names: Sequence[str] |
                     show_values(step.numpy_output, title="numpy", key=f"{step.index}.numpy")
                 with keras_col:
                     show_values(step.keras_output, title="Keras", key=f"{step.index}.keras")
-        _verdict(_rounding_words(step), step.agrees, ("they agree", "they differ"))
+        verdict(_rounding_words(step), step.agrees, ("they agree", "they differ"))
 
 
 def _worked_cell(step: LayerStep) -> None:
@@ -436,7 +436,7 @@ def show_loss_steps(steps: Sequence[LossStep], *, class_names: Sequence[str] | N
         st.info(note, icon=":material/info:")
     compared = [step for step in steps if step.agrees is not None]
     worst = max(step.max_abs_diff for step in compared)
-    _verdict(
+    verdict(
         f"max |numpy − Keras| over {len(compared)} comparison{'s' if len(compared) != 1 else ''} = "
         f"{worst:.2e} (float32 rounding allows 1e-5 · (1 + the size of the values added up)): ",
         all(step.agrees for step in compared),
@@ -458,7 +458,7 @@ def _rounding_words(step: LayerStep) -> str:
     )
 
 
-def _verdict(measured: str, agrees: bool, words: tuple[str, str]) -> None:
+def verdict(measured: str, agrees: bool, words: tuple[str, str]) -> None:
     """A green box when numpy and Keras agree, a red one when not; ``words`` = (agree, differ)."""
     if agrees:
         st.success(measured + words[0], icon=":material/check_circle:")

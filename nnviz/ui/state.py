@@ -76,6 +76,7 @@ class Workspace:
     replay_model: object | None = None  # a copy of `model` the scrubber loads past weights into
     views: dict = field(default_factory=dict)  # what the look back computed, by the model state it shows
     replay_for: int = -1  # the number of epochs trained when the look back's slider was last set
+    hand_steps: int = 0  # optimizer steps applied on the Inspect page (not epochs: the history skips them)
 
     def restart_history(self) -> None:
         """The model's weights were replaced: its curve and snapshots start again from them."""

@@ -347,6 +347,24 @@ def values_figure(values: np.ndarray, *, title: str, names: Sequence[str] | None
     return _style(fig, height=280, title=title)
 
 
+@memoised
+def gradient_map_figure(gradient: np.ndarray) -> go.Figure:
+    """∂L/∂(pixel) over an image, shape ``(height, width)``: red where brightening the pixel would raise
+    the loss, blue where it would lower it, centred on zero (a saliency map)."""
+    gradient = np.asarray(gradient, dtype=np.float64)
+    fig = go.Figure(
+        go.Heatmap(
+            z=gradient[::-1],
+            colorscale="RdBu_r",
+            zmid=0,
+            hovertemplate="row %{y}, col %{x}: ∂L/∂x = %{z:.3g}<extra></extra>",
+        )
+    )
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False, scaleanchor="x")
+    return _style(fig, height=320, title="")
+
+
 _ANNOTATED_SIDE = 3  # kernels up to 3×3 have their weights written in their cells
 
 
