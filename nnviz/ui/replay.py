@@ -10,6 +10,7 @@ from nnviz.explain.boundary import BoundaryAxes, input_grid, neuron_maps
 from nnviz.explain.diagram import dense_chain, network_picture
 from nnviz.model.cost import view_resolution
 from nnviz.model.spec import ModelSpec
+from nnviz.ui import state
 from nnviz.ui.state import Workspace
 from nnviz.ui.text import plain
 from nnviz.views import figures
@@ -80,7 +81,12 @@ def look_inside(
         st.plotly_chart(picture, key="replay.network")
     if features is not None:
         _neuron_maps(ws, model, dataset, spec, features, state_shown)
-    # A switch, not an expander: an expander's content is computed even while it is closed.
+    # Switches, not expanders: an expander's content is computed even while it is closed.
+    if st.toggle(
+        "Show what training does inside: gradient sizes, dead ReLU units, activation spread",
+        key="replay.health",
+    ):
+        _training_health(ws, dataset, spec, epoch)
     if not st.toggle(
         "Show how each layer's weights and biases spread out over the epochs", key="replay.spreads"
     ):
@@ -167,3 +173,79 @@ def _neuron_maps(
             st.line_chart(view, x_label=titles[0], y_label="output")
         else:
             st.plotly_chart(view, key=f"replay.maps.{name}")
+
+
+# What each picture looks like when training is healthy, and when it is not.
+_HEALTH_VIEWS = (
+    (
+        "gradient_norm",
+        "Gradient size ‖∂L/∂W‖ per layer",
+        "‖∂L/∂W‖ (log scale)",
+        True,
+        "Healthy: every layer's gradient within a factor of 10–100 of the others, shrinking as the loss "
+        "falls. Vanishing: the first layers' gradients are orders of magnitude below the last ones' (deep "
+        "sigmoid or tanh networks), so they barely learn. Exploding: gradients that grow epoch after epoch "
+        "(often too high a learning rate), usually followed by a loss of NaN.",
+    ),
+    (
+        "dead_share",
+        "Dead ReLU units per layer",
+        "share of units that output 0 for every probe row",
+        False,
+        "Healthy: few dead units (under ~10–20 %). A dead ReLU unit outputs 0 for every input, so its "
+        "gradient is 0 and it never recovers: a share that jumps up after some epochs usually means too "
+        "high a learning rate; many dead units from the start, a bad initialisation.",
+    ),
+    (
+        "spread",
+        "Spread of each layer's outputs",
+        "standard deviation of the outputs",
+        False,
+        "Healthy: spreads of similar size from layer to layer and stable over the epochs. A spread that "
+        "collapses towards 0 means the layer passes on almost no information; one that grows without "
+        "bound, that the weights are blowing up. Sigmoid outputs stuck near 0 or 1 (spread near 0.5) are "
+        "saturated: their slope, and so their gradient, is almost 0.",
+    ),
+)
+
+
+def _training_health(ws: Workspace, dataset: Dataset, spec: ModelSpec, epoch: int) -> None:
+    """Per layer and per snapshot: gradient size, dead ReLU share, activation spread (probe batch)."""
+    from nnviz.explain.diagnostics import health_over_epochs, probe_rows
+    from nnviz.model.build import build_model
+
+    epochs = tuple(ws.snapshots.epochs)
+    rows = probe_rows(len(dataset.X_train), seed=st.session_state[state.SEED])
+
+    def computed():
+        return health_over_epochs(
+            build_model(spec), ws.snapshots.at, epochs, dataset.X_train[rows], dataset.y_train[rows]
+        )
+
+    with st.spinner(f"Measuring {plural(len(epochs), 'snapshot')} on {plural(len(rows), 'training row')}…"):
+        report = cached(ws, ("health", id(ws.model), len(ws.history), epochs), computed)
+    st.caption(
+        f"Measured on the same {plural(len(rows), 'training row')} after every epoch that has a snapshot "
+        "(inference mode), with the weights as they were then; the dashed line is the epoch shown above."
+    )
+    names = [neuron_map_title(spec, k) for k in range(len(spec.layers))]
+    for field, title, y_title, log_y, advice in _HEALTH_VIEWS:
+        lines = tuple(
+            (names[k], tuple(_or_nan(getattr(report[e][k], field)) for e in epochs))
+            for k in range(len(spec.layers))
+            if getattr(report[epochs[-1]][k], field) is not None
+        )
+        if not lines:
+            continue
+        chart, words = st.columns([3, 2], gap="medium")
+        chart.plotly_chart(
+            figures.per_layer_over_epochs_figure(
+                epochs, lines, title=title, y_title=y_title, log_y=log_y, marker_epoch=epoch
+            ),
+            key=f"replay.health.{field}",
+        )
+        words.caption(advice)
+
+
+def _or_nan(value: float | None) -> float:
+    return float("nan") if value is None else value

@@ -647,6 +647,45 @@ def _neuron(picture: NetworkPicture, column: int, unit: int, input_names: Sequen
 
 
 @memoised
+def per_layer_over_epochs_figure(
+    epochs: tuple[int, ...],
+    lines: tuple[tuple[str, tuple[float, ...]], ...],
+    *,
+    title: str,
+    y_title: str,
+    log_y: bool = False,
+    marker_epoch: int | None = None,
+) -> go.Figure:
+    """One line per layer across the snapshot epochs, e.g. each layer's gradient size.
+
+    Args:
+        lines: (layer name, one value per epoch; NaN where the layer has none).
+        marker_epoch: the epoch the look back shows, drawn as a dashed vertical line.
+    """
+    fig = go.Figure()
+    for name, values in lines:
+        fig.add_trace(
+            go.Scatter(
+                x=list(epochs),
+                y=list(values),
+                mode="lines+markers",
+                name=_text(name),
+                hovertemplate=f"{_text(name)}, after epoch %{{x}}: %{{y:.3g}}<extra></extra>",
+            )
+        )
+    if marker_epoch is not None:
+        fig.add_vline(x=marker_epoch, line_dash="dash", line_color="#888")
+    fig.update_xaxes(title_text="after epoch")
+    fig.update_yaxes(
+        title_text=y_title, **({"type": "log", "dtick": 1} if log_y else {})
+    )  # a tick per decade
+    _style(fig, height=380 + 20 * len(lines), title=_text(title))
+    # Below the plot: the layers' names are long, and above it they would cover the title.
+    fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.25, "x": 0}, margin={"b": 10})
+    return fig
+
+
+@memoised
 def weights_over_epochs_figure(
     epochs: Sequence[int], values: Sequence[np.ndarray], *, title: str, bins: int = 30
 ) -> go.Figure:
