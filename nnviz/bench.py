@@ -7,6 +7,11 @@ ten times a second (minus the websocket): build the loss chart and the boundary 
 changed and serialise them as ``st.vega_lite_chart`` does. A ratio is engine wall time / plain
 ``model.fit`` wall time, so below 1 is faster.
 
+Per case it also times what the look back's "what training does inside" costs: gradient sizes, dead
+ReLU units and spreads measured after every weight snapshot of the run on the probe batch
+(``<case>_diagnostics_s``, and as a share of the run, ``<case>_diagnostics_share``). They are
+computed from the snapshots when asked for, so the run itself is not slowed at all.
+
 Also measured: a 150×150 decision-boundary grid for moons (``boundary_ms``), the server time of a
 widget change on the Build page (``rerun_ms_p95``, AppTest after warm-up) and the time from
 ``streamlit run`` to the home page drawn in headless Chromium (``cold_start_s``), and the live view
@@ -36,6 +41,7 @@ import numpy as np
 from nnviz.data.datasets import Dataset, load_iris_data, load_mnist, load_two_moons
 from nnviz.explain.boundary import BoundaryGrid, decision_boundary, outcome_rendering
 from nnviz.model.spec import LayerSpec, ModelSpec, metric_name
+from nnviz.training.snapshots import WeightHistory
 from nnviz.views import livecharts
 
 REPO = Path(__file__).resolve().parents[1]
@@ -161,8 +167,9 @@ def plain_fit(case: Case) -> tuple[float, dict[str, float]]:
     return time.perf_counter() - started, {name: values[-1] for name, values in history.items()}
 
 
-def engine_with_live_view(case: Case) -> tuple[float, dict[str, float], int]:
-    """Seconds for the engine while a poller redraws as the Train page does; also the number of redraws."""
+def engine_with_live_view(case: Case) -> tuple[float, dict[str, float], int, WeightHistory]:
+    """Seconds for the engine while a poller redraws as the Train page does; also the number of
+    redraws, and the weight snapshots the run kept (as the app keeps them for the look back)."""
     from nnviz.model.build import build_model
     from nnviz.training.engine import Trainer, TrainingJob
 
@@ -177,10 +184,26 @@ def engine_with_live_view(case: Case) -> tuple[float, dict[str, float], int]:
         def renderer(m):
             return outcome_rendering(m, dataset=case.dataset, loss=case.spec.loss, features=case.features)
 
-    job = TrainingJob(trainer, history, renderer=renderer)
+    snapshots = WeightHistory()
+    snapshots.add(0, model.get_weights())
+    job = TrainingJob(trainer, history, renderer=renderer, snapshots=snapshots)
     job.start(case.epochs)
     redraws = _follow_like_the_page(job, case)
-    return time.perf_counter() - started, history[-1], redraws
+    return time.perf_counter() - started, history[-1], redraws, snapshots
+
+
+def diagnostics_s(case: Case, snapshots: WeightHistory) -> float:
+    """Seconds to measure what training did inside (gradient sizes, dead ReLUs, spreads) after every
+    snapshot of a run, on the probe batch, as the look back does; the run itself does none of it."""
+    from nnviz.explain.diagnostics import health_over_epochs, probe_rows
+    from nnviz.model.build import build_model
+
+    X, y = _X_y(case)
+    rows = probe_rows(len(X), seed=0)
+    model = build_model(case.spec)
+    started = time.perf_counter()
+    health_over_epochs(model, snapshots.at, snapshots.epochs, X[rows], y[rows])
+    return time.perf_counter() - started
 
 
 def _follow_like_the_page(job, case: Case) -> int:
@@ -414,13 +437,16 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     results["cold_start_s"], results["cold_start_measure"] = cold_start_s()
     print(
         f"{'case':<7}{'epochs':>7}{'batch':>6}{'model.fit s':>13}{'engine s':>10}{'ratio':>7}"
-        f"{'fit loss':>10}{'engine loss':>12}{'redraws':>9}"
+        f"{'fit loss':>10}{'engine loss':>12}{'redraws':>9}{'diagnostics afterwards':>24}"
     )
     for case in cases(quick=args.quick):
         fit_s, fit_logs = plain_fit(case)
-        engine_s, engine_logs, redraws = engine_with_live_view(case)
+        engine_s, engine_logs, redraws, snapshots = engine_with_live_view(case)
         ratio = engine_s / fit_s
+        inside_s = diagnostics_s(case, snapshots)
         results |= {
+            f"{case.name}_diagnostics_s": round(inside_s, 2),
+            f"{case.name}_diagnostics_share": round(inside_s / engine_s, 3),
             f"{case.name}_ratio": round(ratio, 3),
             f"{case.name}_fit_s": round(fit_s, 2),
             f"{case.name}_engine_s": round(engine_s, 2),
@@ -431,6 +457,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         print(
             f"{case.name:<7}{case.epochs:>7}{case.batch_size:>6}{fit_s:>13.2f}{engine_s:>10.2f}{ratio:>7.3f}"
             f"{fit_logs['loss']:>10.4f}{engine_logs['loss']:>12.4f}{redraws:>9}"
+            f"{inside_s:>8.2f} s inside ({len(snapshots.epochs)} snapshots)"
         )
         if case.note:
             print(f"       {case.name} data: {case.note}")

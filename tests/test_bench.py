@@ -17,10 +17,12 @@ def _tiny_case() -> bench.Case:
 def test_plain_fit_and_engine_report_the_same_metrics():
     case = _tiny_case()
     fit_s, fit_logs = bench.plain_fit(case)
-    engine_s, engine_logs, redraws = bench.engine_with_live_view(case)
+    engine_s, engine_logs, redraws, snapshots = bench.engine_with_live_view(case)
     assert fit_s > 0 and engine_s > 0
     assert set(fit_logs) == set(engine_logs) == {"loss", "accuracy", "val_loss", "val_accuracy"}
     assert redraws >= 2  # at least the final chart and the final boundary, as the page draws them
+    assert snapshots.epochs == [0, 1, 2, 3]  # kept as the app keeps them, for the look back
+    assert bench.diagnostics_s(case, snapshots) > 0
 
 
 def test_cases_follow_the_issue():
