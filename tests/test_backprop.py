@@ -6,7 +6,7 @@ import tensorflow as tf
 
 from nnviz.explain.backprop import Compared, backward_pass, optimizer_step, worked_gradient
 from nnviz.model.build import build_model
-from nnviz.model.spec import ACTIVATIONS, LAYER_KINDS, LOSS_LABELS, LayerSpec, ModelSpec
+from nnviz.model.spec import ACTIVATIONS, LAYER_KINDS, LOSS_LABELS, LayerSpec, ModelSpec, Target, check_spec
 
 CLASSES, BINARY, REGRESSION = "sparse_categorical_crossentropy", "binary_crossentropy", "mse"
 
@@ -269,3 +269,79 @@ def test_the_networks_above_cover_every_layer_kind_activation_and_loss_the_build
         ACTIVATIONS
     )
     assert {spec.loss for spec in NETWORKS.values()} == set(LOSS_LABELS)
+
+
+def _random_network(rng: np.random.Generator) -> tuple[ModelSpec, Target]:
+    """A random network the builder accepts: a tabular or an image stack of random kinds and
+    activations, and a head for a random task."""
+    acts = list(ACTIVATIONS)
+    if rng.random() < 0.5:
+        shape, body = (int(rng.integers(1, 6)),), []
+        for _ in range(int(rng.integers(1, 5))):
+            kind = rng.choice(["Dense", "Dense", "Activation", "Dropout", "BatchNormalization", "Rescaling"])
+            if kind == "Dense":
+                body.append(LayerSpec("Dense", int(rng.integers(1, 9)), str(rng.choice(acts))))
+            elif kind == "Activation":
+                body.append(LayerSpec("Activation", activation=str(rng.choice(acts))))
+            elif kind == "Rescaling":
+                body.append(
+                    LayerSpec("Rescaling", scale=float(rng.uniform(-3, 3)), offset=float(rng.normal()))
+                )
+            else:
+                body.append(LayerSpec(str(kind)))
+    else:
+        shape, body = (
+            (int(rng.integers(6, 10)), int(rng.integers(6, 10)), 1),
+            [LayerSpec("Rescaling", scale=1 / 255)],
+        )
+        for _ in range(int(rng.integers(1, 3))):
+            body.append(
+                LayerSpec(
+                    "Conv2D",
+                    filters=int(rng.integers(1, 4)),
+                    kernel_size=int(rng.integers(1, 4)),
+                    strides=int(rng.integers(1, 3)),
+                    padding=str(rng.choice(["valid", "same"])),
+                    activation=str(rng.choice(["relu", "tanh", "sigmoid", "linear"])),
+                )
+            )
+            if rng.random() < 0.4:
+                body.append(LayerSpec("BatchNormalization"))
+        if rng.random() < 0.5:
+            body.append(LayerSpec("MaxPooling2D", pool_size=2))
+        body.append(LayerSpec("Flatten"))
+    task = str(rng.choice(["multiclass", "binary", "regression"]))
+    if task == "multiclass":
+        target, loss, head = Target(task, 3), CLASSES, LayerSpec("Dense", 3, "softmax")
+    elif task == "binary" and rng.random() < 0.5:
+        target, loss, head = Target(task, 2), BINARY, LayerSpec("Dense", 1, "sigmoid")
+    elif task == "binary":
+        target, loss, head = (
+            Target(task, 2),
+            "hinge",
+            LayerSpec("Dense", 1, str(rng.choice(["tanh", "linear"]))),
+        )
+    else:
+        target, loss, head = Target(task), REGRESSION, LayerSpec("Dense", 1, "linear")
+    optimizer = str(rng.choice(["sgd", "adam", "rmsprop"]))
+    return ModelSpec(shape, (*body, head), loss, optimizer, 0.01), target
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_random_networks_of_every_kind_agree_with_the_tape_and_keras_optimizer(seed):
+    rng = np.random.default_rng(seed)
+    spec, target = _random_network(rng)
+    while check_spec(spec, target):  # redraw until the builder would accept it
+        spec, target = _random_network(rng)
+    model = _scaled(build_model(spec, seed=seed), float(rng.choice([1.0, 8.0])))
+    rows = int(rng.choice([1, 3]))
+    X = rng.normal(size=(rows, *spec.input_shape)).astype(np.float32) * (
+        100 if len(spec.input_shape) == 3 else 2
+    )
+    y = (rng.integers(0, target.n_classes, rows) if target.n_classes else rng.normal(size=rows)).astype(
+        np.float32
+    )
+    backward = backward_pass(model, X, y, spec.loss)
+    assert backward.agrees, [(s.kind, g.name, g.max_abs_diff) for s in backward.layers for g in s.gradients]
+    step = optimizer_step(model, build_model(spec), X, y, backward.tape_weight_gradients)
+    assert step.agrees, step.max_abs_diff()
