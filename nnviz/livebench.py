@@ -127,7 +127,7 @@ def _seconds_until(page, click, pattern: str, *, timeout_s: float = 30) -> float
 
 
 def live_view_figures(
-    url: str, browser, *, epochs: int = 300, sample_s: float = 15.0, screenshot: Path | None = None
+    url: str, browser, *, epochs: int = 1000, sample_s: float = 15.0, screenshot: Path | None = None
 ) -> dict[str, float]:
     """Train two moons (batch 1) on the Train page at ``url`` in a new context of ``browser`` and
     measure the live view and the controls.
@@ -135,7 +135,9 @@ def live_view_figures(
     Args:
         url: the app's base URL.
         browser: a Playwright browser (headless Chromium).
-        epochs: epochs of the run; long enough that it is still running after ``sample_s``.
+        epochs: epochs of the run; long enough that it is still running after ``sample_s`` and the
+            Pause, Resume and Stop clicks (the most a link allows: 1,000 batch-1 epochs of the 240
+            training points take ~22 s on one idle core).
         sample_s: seconds of sampling while it trains.
         screenshot: where to save a screenshot taken halfway through the sampling, if anywhere.
 

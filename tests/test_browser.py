@@ -244,7 +244,12 @@ def _click_through(app_url: str, page, step: list[str]) -> None:
     _go(page, "5 · Inspect")
     expect(page.get_by_role("heading", name=re.compile(r"^Prediction: "))).to_be_visible(timeout=TRAIN_MS)
     expect(main.get_by_text("has not been trained yet")).to_have_count(0)
-    expect(main.get_by_text(re.compile(r"they agree$"))).to_have_count(MOONS_DENSE_LAYERS)
+    forward = main.get_by_text(re.compile(r"^max \|numpy − Keras\| = .*they agree$"))
+    expect(forward).to_have_count(MOONS_DENSE_LAYERS)
+    expect(main.get_by_text(re.compile(r"^max \|numpy − GradientTape\| = .*they agree$"))).to_have_count(
+        MOONS_DENSE_LAYERS
+    )
+    expect(main.get_by_role("heading", name=re.compile(r"^Then the update: Adam, step \d+$"))).to_be_visible()
     expect(main.get_by_text("they differ")).to_have_count(0)
     _wait_idle(page)
     _no_exceptions(page)
