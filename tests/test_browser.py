@@ -228,6 +228,17 @@ def _click_through(app_url: str, page, step: list[str]) -> None:
     _wait_idle(page)
     _no_exceptions(page)
     _screenshot(page, "04-train-done.png")
+    main.get_by_text("Show what training does inside", exact=False).click()  # the look back's diagnostics
+    for title in (
+        "Gradient size ‖∂L/∂W‖ per layer",
+        "Dead ReLU units per layer",
+        "Spread of each layer's outputs",
+    ):
+        expect(main.locator(".js-plotly-plot").filter(has_text=title)).to_be_visible(timeout=TRAIN_MS)
+    expect(main.get_by_text(re.compile(r"^Healthy: every layer's gradient"))).to_be_visible()
+    _wait_idle(page)
+    _no_exceptions(page)
+    _screenshot(page, "04b-train-inside.png")
 
     # 4 · Evaluate: test accuracy, the confusion matrix and per-class scores.
     step[0] = "evaluate"

@@ -27,6 +27,7 @@ from nnviz.views import figures
 from nnviz.views.words import plural
 
 THIS_SAMPLE = "This sample"
+_WEIGHT_ROWS = 200  # weights listed one by one for the tensor followed
 BATCH = "training batch"
 
 
@@ -197,6 +198,28 @@ def _update(ws: Workspace, step: OptimizerStep, twin, *, rows: int) -> None:
             "max |numpy − Keras|": st.column_config.NumberColumn(format="%.1e"),
         },
     )
+    names = [name.split("/", 1)[-1] for name in step.names]
+    shown = st.selectbox("Follow every weight of", names, key="inspect.backward.weights")
+    k = names.index(shown)
+    values = pd.DataFrame(
+        {
+            "before": step.before[k].ravel(),
+            "gradient g": step.gradients[k].ravel(),
+            "after (numpy)": step.numpy_after[k].ravel(),
+            "after (Keras)": step.keras_after[k].ravel(),
+            "|numpy − Keras|": np.abs(step.numpy_after[k] - step.keras_after[k]).ravel(),
+        },
+        index=[str(i) for i in np.ndindex(step.before[k].shape)],
+    ).rename_axis("index")
+    st.dataframe(
+        values.head(_WEIGHT_ROWS),
+        column_config={
+            **{c: st.column_config.NumberColumn(format="%.6f") for c in values.columns},
+            "|numpy − Keras|": st.column_config.NumberColumn(format="%.1e"),
+        },
+    )
+    if len(values) > _WEIGHT_ROWS:
+        st.caption(f"The first {_WEIGHT_ROWS} of {len(values):,} weights.")
     verdict(
         f"weights after the step, max |numpy − Keras| = {step.max_abs_diff():.1e} "
         "(float32 rounding allows 1e-5 of the weight and its step): ",
