@@ -345,3 +345,13 @@ def test_random_networks_of_every_kind_agree_with_the_tape_and_keras_optimizer(s
     assert backward.agrees, [(s.kind, g.name, g.max_abs_diff) for s in backward.layers for g in s.gradients]
     step = optimizer_step(model, build_model(spec), X, y, backward.tape_weight_gradients)
     assert step.agrees, step.max_abs_diff()
+
+
+def test_an_input_that_overflows_float32_is_reported_not_compared():
+    spec = NETWORKS["regression"]
+    model = build_model(spec, seed=0)
+    X = np.full((1, 4), 3e38, np.float32)
+    backward = backward_pass(model, X, np.array([1.0], np.float32), spec.loss)
+    assert not backward.finite
+    X, y = _batch(spec, 1, seed=0)
+    assert backward_pass(model, X, y, spec.loss).finite

@@ -150,6 +150,14 @@ class Backward:
     def agrees(self) -> bool:
         return self.output_gradient.agrees is not False and all(step.agrees for step in self.layers)
 
+    @property
+    def finite(self) -> bool:
+        """Whether the loss and every gradient the tape gave are finite numbers (an input of 1e30
+        overflows float32 on its way to the loss, and then there is no step to show)."""
+        return bool(np.isfinite(self.loss)) and all(
+            np.all(np.isfinite(g)) for g in self.tape_weight_gradients
+        )
+
 
 # --------------------------------------------------------------------------- #
 # GradientTape: what fit differentiates

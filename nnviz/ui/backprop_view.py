@@ -86,6 +86,14 @@ def show_backward(ws: Workspace, spec: ModelSpec, dataset: Dataset, x: np.ndarra
         )
     )
     backward, step, twin = _computed(ws, spec, X, y)
+    if not backward.finite:
+        st.warning(
+            f"The loss of {'this sample' if len(X) == 1 else 'these rows'} is {backward.loss:g} and its gradients are "
+            "not all finite numbers: the values overflow float32 on the way. Pick a row from the data, or type "
+            "smaller values.",
+            icon=":material/warning:",
+        )
+        return
     _output_gradient(backward)
     for layer_step in backward.layers:
         _layer(layer_step, spec.layers[layer_step.index].label())
