@@ -129,15 +129,15 @@ def _seconds_until(page, click, pattern: str, *, timeout_s: float = 30) -> float
 def live_view_figures(
     url: str, browser, *, epochs: int = 1000, sample_s: float = 15.0, screenshot: Path | None = None
 ) -> dict[str, float]:
-    """Train two moons (batch 1) on the Train page at ``url`` in a new context of ``browser`` and
+    """Train two moons (1,000 points, batch 1) on the Train page at ``url`` in a new context of ``browser`` and
     measure the live view and the controls.
 
     Args:
         url: the app's base URL.
         browser: a Playwright browser (headless Chromium).
         epochs: epochs of the run; long enough that it is still running after ``sample_s`` and the
-            Pause, Resume and Stop clicks (the most a link allows: 1,000 batch-1 epochs of the 240
-            training points take ~22 s on one idle core).
+            Pause, Resume and Stop clicks (the most a link allows; 1,000 batch-1 epochs of 800
+            training points take over a minute on one idle core, so the run is stopped, not done).
         sample_s: seconds of sampling while it trains.
         screenshot: where to save a screenshot taken halfway through the sampling, if anywhere.
 
@@ -150,7 +150,7 @@ def live_view_figures(
         page = context.new_page()
         page.set_default_timeout(90_000)
         main = page.locator('[data-testid="stMain"]')
-        page.goto(f"{url}/train?dataset=moons&epochs={epochs}&batch=1")
+        page.goto(f"{url}/train?dataset=moons&points=1000&epochs={epochs}&batch=1")
         train = main.get_by_role("button", name="Train", exact=True)
         train.wait_for()
         page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')")

@@ -688,3 +688,22 @@ def test_only_tickets_whose_place_changed_are_told_the_line_moved():
     assert (b.told, d.told) == (2, 3) and queue.position(d) == 2
     queue.done(a)
     assert queue.admit(b, timeout=0) and d.told == 4 and queue.position(d) == 1
+
+
+def test_progress_never_shows_an_epoch_whose_batches_are_all_done_as_in_progress(moons):
+    """While an epoch's validation runs (a page may read the progress then), the batches done are
+    still those before the epoch's last chunk, never "40 of 40"."""
+    trainer = Trainer(
+        build_model(MOONS_SPEC), moons.X_train, moons.y_train, batch_size=4, validation_split=0.2
+    )
+    seen_during_validation = []
+    validate = trainer._validation_logs
+
+    def watched(runner):
+        seen_during_validation.append(TrainingJob(trainer, [])._progress(0).step)
+        return validate(runner)
+
+    trainer._validation_logs = watched
+    trainer.run(3)
+    assert len(seen_during_validation) == 3
+    assert max(seen_during_validation) < trainer.steps_per_epoch

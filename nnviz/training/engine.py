@@ -187,20 +187,22 @@ class Trainer:
             while len(records) < epochs:
                 count = self._chunk_steps()
                 self.last_logs = self._train_steps(runner, self.step, self.step + count)
-                self.step += count
-                epoch_ended = self.step == self.steps_per_epoch
+                epoch_ended = self.step + count == self.steps_per_epoch
                 if epoch_ended:
                     logs = {**self.last_logs, **self._validation_logs(runner)}
                 if runner is not self.model:  # what the live view and the snapshots read
                     copy_weights(runner, self.model)
                 finite = math.isfinite(self.last_logs.get("loss", 0.0))
+                # One assignment: a page reading the progress meanwhile never sees "192 of 192 batches".
                 if epoch_ended:
                     self.step, self.epochs_done = 0, self.epochs_done + 1
                     records.append(logs)
                     if on_epoch_end is not None:
                         on_epoch_end(EpochReport(len(records), epochs, logs, time.perf_counter() - started))
-                elif on_chunk_end is not None:
-                    on_chunk_end(self.step, self.last_logs)
+                else:
+                    self.step += count
+                    if on_chunk_end is not None:
+                        on_chunk_end(self.step, self.last_logs)
                 if not finite or (len(records) < epochs and should_stop is not None and should_stop()):
                     break
         return records

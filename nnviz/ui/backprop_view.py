@@ -148,8 +148,15 @@ def _layer(step: BackwardStep, label: str) -> None:
                 "makes its weight smaller, a red one larger."
             )
         elif dW is not None and step.kind == "Conv2D":
-            st.markdown("**∂L/∂kernel**, one small map per filter and input channel")
-            st.plotly_chart(figures.kernels_figure(dW.numpy), key=f"inspect.backward.grad.{step.index}")
+            kernel_col, gradient_col = st.columns(2)
+            kernel_col.markdown("**The kernel now**, a small map per filter and input channel")
+            kernel_col.plotly_chart(
+                figures.kernels_figure(step.weights[0]), key=f"inspect.backward.w.{step.index}"
+            )
+            gradient_col.markdown("**∂L/∂kernel**, on the same layout")
+            gradient_col.plotly_chart(
+                figures.kernels_figure(dW.numpy), key=f"inspect.backward.grad.{step.index}"
+            )
         rows = [
             {
                 "gradient": g.name,
