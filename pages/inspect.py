@@ -118,6 +118,8 @@ if truth is None:
         ),
         icon=":material/info:",
     )
+    if how == DRAW:  # which pixels made it the digit it was taken for
+        show_backward(ws, spec, dataset, x, predicted, label_is_the_answer=True)
 else:
     st.caption(
         "What training minimises for this one sample: the loss, computed by hand in numpy beside the "

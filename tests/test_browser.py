@@ -393,8 +393,9 @@ def test_a_digit_drawn_on_the_canvas_steps_through_a_convolutional_network(app_s
         expect(main.get_by_text(re.compile(r"^Done: 1 epochs? in"))).to_be_visible(timeout=TRAIN_MS)
         _go(tab, "5 · Inspect")
         expect(tab.get_by_role("heading", name=re.compile(r"^Prediction: "))).to_be_visible(timeout=TRAIN_MS)
+        _wait_idle(tab, TRAIN_MS)  # the page goes on to the backward pass after the prediction
         tab.get_by_text("Draw a digit", exact=True).click()
-        expect(main.get_by_text("Draw a digit in the box")).to_be_visible()
+        expect(main.get_by_text("Draw a digit in the box")).to_be_visible(timeout=STEP_MS)
         canvas = main.locator("canvas").last
         expect(canvas).to_be_visible()
         box = canvas.bounding_box()
@@ -408,7 +409,11 @@ def test_a_digit_drawn_on_the_canvas_steps_through_a_convolutional_network(app_s
         prediction = tab.get_by_role("heading", name=re.compile(r"^Prediction: \d with probability"))
         expect(prediction).to_be_visible(timeout=STEP_MS)
         layers = 8  # the starter CNN: Reshape, Rescaling, 2 × (Conv2D, MaxPooling2D), Flatten, Dense
-        expect(main.get_by_text(re.compile(r"they agree$"))).to_have_count(layers)
+        forward = main.get_by_text(re.compile(r"^max \|numpy − Keras\| = .*they agree$"))
+        expect(forward).to_have_count(layers, timeout=STEP_MS)
+        backward = main.get_by_text(re.compile(r"^max \|numpy − GradientTape\| = .*they agree$"))
+        expect(backward).to_have_count(layers, timeout=STEP_MS)
+        expect(main.get_by_text("which pixels pushed the loss up")).to_be_visible()  # the saliency map
         expect(main.get_by_text("they differ")).to_have_count(0)
         _wait_idle(tab)
         _no_exceptions(tab)

@@ -58,9 +58,27 @@ def _apply(ws: Workspace, twin) -> None:
     ws.views.clear()  # every view of the model drawn so far shows the weights before the step
 
 
-def show_backward(ws: Workspace, spec: ModelSpec, dataset: Dataset, x: np.ndarray, truth: float) -> None:
-    """The whole section, for the sample ``x`` with its label ``truth`` (or the next training batch)."""
+def show_backward(
+    ws: Workspace,
+    spec: ModelSpec,
+    dataset: Dataset,
+    x: np.ndarray,
+    truth: float,
+    *,
+    label_is_the_answer: bool = False,
+) -> None:
+    """The whole section, for the sample ``x`` with its label ``truth`` (or the next training batch).
+
+    ``label_is_the_answer``: ``x`` has no label of its own (a drawn digit) and ``truth`` is the class
+    the network gave it, so the gradients show what made it that class.
+    """
     st.subheader("One step backwards: from the loss to every weight")
+    if label_is_the_answer:
+        st.caption(
+            f"A drawing has no true label: here the network's own answer, {plain(dataset.class_names[int(truth)])}, "
+            "is taken as the label. The map of ∂L/∂(pixels) below then shows which pixels made it that answer: "
+            "ink on the blue pixels made the network surer of it, ink on the red ones less sure."
+        )
     batch_size = st.session_state[state.BATCH_SIZE]
     choice = st.radio(
         "Gradient of the loss over",
@@ -107,15 +125,19 @@ def show_backward(ws: Workspace, spec: ModelSpec, dataset: Dataset, x: np.ndarra
 def _output_gradient(backward: Backward) -> None:
     out = backward.output_gradient
     st.markdown(f"**The loss's own gradient**: `{backward.output_rule}`")
-    table = pd.DataFrame(out.numpy.reshape(len(out.numpy), -1)).rename_axis("row")
-    table.columns = [f"{out.name}[{k}] (numpy)" for k in table.columns]
+    # One line per row and output (a long table, not a wide one: ten classes would not fit across).
+    values = out.numpy.reshape(len(out.numpy), -1)
+    rows, outputs = np.indices(values.shape)
+    table = pd.DataFrame(
+        {"row": rows.ravel(), "output": outputs.ravel(), f"{out.name} (numpy)": values.ravel()}
+    )
     if out.tape is not None:
-        for k in range(out.tape.reshape(len(out.tape), -1).shape[1]):
-            table[f"{out.name}[{k}] (GradientTape)"] = out.tape.reshape(len(out.tape), -1)[:, k]
+        table[f"{out.name} (GradientTape)"] = out.tape.reshape(values.shape).ravel()
     st.dataframe(
-        table.head(16),
+        table.head(_WEIGHT_ROWS),
         width="content",
-        column_config={c: st.column_config.NumberColumn(format="%.6f") for c in table.columns},
+        hide_index=True,
+        column_config={c: st.column_config.NumberColumn(format="%.6f") for c in table.columns[2:]},
     )
     if out.tape is None:
         st.caption(
