@@ -46,6 +46,12 @@ from nnviz.training.twins import copy_state, copy_weights, state_variables
 CHUNK_S = 0.2  # seconds of training between two points where a run can stop or report
 
 
+def training_rows(n_rows: int, validation_split: float) -> int:
+    """How many of ``n_rows`` rows train (the first ones); the rest are held out for the ``val_``
+    metrics, as ``model.fit(validation_split=…)`` splits them."""
+    return int(math.floor(n_rows * (1.0 - validation_split)))
+
+
 def epoch_order(n_rows: int, *, seed: int, epoch: int, shuffle: bool = True) -> np.ndarray:
     """The order in which epoch ``epoch`` (0 = the first) visits ``n_rows`` training rows.
 
@@ -125,7 +131,7 @@ class Trainer:
             raise ValueError(f"batch_size={batch_size} must be at least 1, e.g. 32.")
         if chunk_s <= 0:
             raise ValueError(f"chunk_s={chunk_s} must be a positive number of seconds, e.g. 0.2.")
-        split_at = int(math.floor(len(X) * (1.0 - validation_split)))  # as keras' train_validation_split
+        split_at = training_rows(len(X), validation_split)
         if split_at < 1:
             raise ValueError(
                 f"No training rows left after holding out {validation_split:.0%}; lower the split."

@@ -17,7 +17,7 @@ from nnviz.explain.backprop import (
 )
 from nnviz.model.build import build_model
 from nnviz.model.spec import ModelSpec
-from nnviz.training.engine import epoch_order
+from nnviz.training.engine import epoch_order, training_rows
 from nnviz.training.twins import copy_state
 from nnviz.ui import replay, state
 from nnviz.ui.inspect_view import verdict
@@ -32,10 +32,14 @@ BATCH = "training batch"
 
 
 def _batch_rows(ws: Workspace, dataset: Dataset) -> np.ndarray:
-    """The rows of the next training batch: the first ``batch_size`` of the next epoch's order."""
+    """The rows of the batch the next training step takes: in the next epoch's order of the training
+    rows (the validation rows held out), from where a paused epoch stopped."""
     session = st.session_state
-    order = epoch_order(len(dataset.X_train), seed=session[state.SEED], epoch=len(ws.history))
-    return order[: session[state.BATCH_SIZE]]
+    batch_size = session[state.BATCH_SIZE]
+    n_train = training_rows(len(dataset.X_train), session[state.VALIDATION_SPLIT])
+    paused_at = ws.job.trainer.step if ws.job is not None and ws.job.trainer.model is ws.model else 0
+    order = epoch_order(n_train, seed=session[state.SEED], epoch=len(ws.history))
+    return order[paused_at * batch_size : (paused_at + 1) * batch_size]
 
 
 def _computed(
