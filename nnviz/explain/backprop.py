@@ -180,9 +180,9 @@ def _tape(model: keras.Model, X: np.ndarray, y: np.ndarray):
         loss = model.compute_loss(x=x, y=target, y_pred=h, training=False)
     at_outputs = tape.gradient(loss, outputs)
     at_input = tape.gradient(loss, x)
-    weights = tape.gradient(loss, model.trainable_weights)
     per_layer = [tape.gradient(loss, layer.trainable_weights) for layer in model.layers]
     del tape
+    weights = [g for grads in per_layer for g in grads]  # a Sequential's trainable_weights, layer by layer
 
     def numbers(value) -> np.ndarray | None:
         return None if value is None else np.asarray(value, dtype=np.float64)
@@ -644,10 +644,9 @@ def _numpy_update(optimizer, variable, w: np.ndarray, g: np.ndarray, t: int) -> 
         return w - lr * g, f"w = w - {lr:g} * g"
     if name == "Adam" and not optimizer.amsgrad:
         b1, b2, eps = float(optimizer.beta_1), float(optimizer.beta_2), float(optimizer.epsilon)
-        m = _slot(optimizer, variable, "momentum") + (g - _slot(optimizer, variable, "momentum")) * (1 - b1)
-        v = _slot(optimizer, variable, "velocity") + (g**2 - _slot(optimizer, variable, "velocity")) * (
-            1 - b2
-        )
+        m, v = _slot(optimizer, variable, "momentum"), _slot(optimizer, variable, "velocity")
+        m = m + (g - m) * (1 - b1)
+        v = v + (g**2 - v) * (1 - b2)
         alpha = lr * np.sqrt(1 - b2**t) / (1 - b1**t)
         return w - alpha * m / (np.sqrt(v) + eps), (
             f"m = m + (g - m) * {1 - b1:g};  v = v + (g**2 - v) * {1 - b2:g};  "
