@@ -157,7 +157,7 @@ class Trainer:
         self._order: tuple[int, np.ndarray] | None = None
         self._seconds_per_step: float | None = None
         self._twins = twins if self._tensorflow else None
-        self._epoch_metrics: list[np.ndarray] = []  # running metrics of the epoch in progress
+        self._epoch_metrics: list[np.ndarray] = []  # running metrics of an epoch a run left half-done
 
     def epoch_rows(self, epoch: int) -> np.ndarray:
         """Row indices of the training rows in the order epoch ``epoch`` (0 = first) visits them."""
@@ -211,6 +211,8 @@ class Trainer:
                         on_chunk_end(self.step, self.last_logs)
                 if not finite or (len(records) < epochs and should_stop is not None and should_stop()):
                     break
+            if self.step:  # stopped mid-epoch: keep its running metrics for the run that finishes it
+                self._epoch_metrics = [v.numpy() for v in runner.metrics_variables]
         return records
 
     @contextlib.contextmanager
@@ -249,9 +251,10 @@ class Trainer:
         traced = _compiled_steps(runner, *self._rows)
         if first == 0:
             runner.reset_metrics()
-        else:  # carry on with this epoch's running means, whatever ran on the runner since
+        elif self._epoch_metrics:  # a run that starts mid-epoch carries on with the epoch's running means
             for variable, value in zip(runner.metrics_variables, self._epoch_metrics):
                 variable.assign(value)
+            self._epoch_metrics = []
         indices = tf.constant(rows)
         started = time.perf_counter()
         logs = traced.train_chunk(*(tf.gather(part, indices) for part in self._rows), self.batch_size)
@@ -259,7 +262,6 @@ class Trainer:
         if traced.calls:  # the first call traces: it says nothing about the pace
             self._seconds_per_step = (time.perf_counter() - started) / (stop - first)
         traced.calls += 1
-        self._epoch_metrics = [v.numpy() for v in runner.metrics_variables]
         return numbers
 
     def _validation_logs(self, runner: keras.Model) -> dict[str, float]:
