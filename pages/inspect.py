@@ -33,6 +33,7 @@ with st.spinner("Starting Keras…"):
         show_values,
         typed_sample,
     )
+    from nnviz.ui.notebooks import notebook_download
     from nnviz.ui.training import model_at_rest
 
 model_at_rest(
@@ -130,3 +131,5 @@ else:
     steps = loss_steps(np.asarray(output), logits(trace[-1]), truth, spec.loss, compiled=compiled)
     show_loss_steps(steps, class_names=dataset.class_names or None)
     show_backward(ws, spec, dataset, x, truth)
+
+notebook_download(ws, spec, dataset, sample)

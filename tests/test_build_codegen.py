@@ -12,7 +12,7 @@ import sklearn.datasets
 from sklearn.utils import Bunch
 
 from nnviz.data.catalog import OFFLINE_NOTES, STAND_IN_TITLES
-from nnviz.data.datasets import load_housing, load_iris_data, load_mnist, load_two_moons
+from nnviz.data.datasets import load_dataset, load_housing, load_iris_data, load_mnist, load_two_moons
 from nnviz.model.build import build_model
 from nnviz.model.codegen import FitSettings, data_code, keras_code, training_script
 from nnviz.model.spec import LayerSpec, ModelSpec, Target, starter_spec
@@ -113,6 +113,9 @@ def test_exported_data_loading_gives_the_apps_rows(seed):
         load_two_moons(120, noise=0.3, random_state=seed),
     )
     _same_data(_data(data_code("iris", seed=seed)), load_iris_data(random_state=seed))
+    exported = _data(data_code("sum5", seed=seed))
+    _same_data(exported, load_dataset("sum5", random_state=seed))
+    assert exported["X_train"].dtype == np.float32 and exported["y_train"].dtype == np.int64
 
 
 def test_exported_housing_and_mnist_loading_give_the_apps_rows(monkeypatch):

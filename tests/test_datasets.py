@@ -172,3 +172,16 @@ def test_every_registered_dataset_loads_offline():
         assert load_dataset(key).key == key
     with pytest.raises(ValueError, match="Unknown dataset 'cifar'"):
         load_dataset("cifar")
+
+
+def test_sum_of_five_is_the_course_data_seeded_like_moons():
+    """250 rows to train on, then 200 fresh ones: one seeded stream of uniform numbers, labelled by hand."""
+    data = load_dataset("sum5", random_state=4)
+    stream = np.random.default_rng(4).random((450, 5)).astype(np.float32)  # the same draws, in one go
+    np.testing.assert_array_equal(np.concatenate([data.X_train, data.X_test]), stream)
+    labels = [1 if sum(float(v) for v in row) > 2.5 else 0 for row in stream]
+    assert list(np.concatenate([data.y_train, data.y_test])) == labels
+    assert (len(data.y_train), len(data.y_test), data.input_shape, data.task) == (250, 200, (5,), "binary")
+    assert 0.35 < data.y_train.mean() < 0.65  # both labels well represented
+    assert not np.array_equal(load_dataset("sum5", random_state=5).X_train, data.X_train)
+    np.testing.assert_array_equal(load_dataset("sum5", random_state=4).X_test, data.X_test)

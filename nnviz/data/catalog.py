@@ -11,7 +11,9 @@ BUILT_IN_DATASETS = {
     "iris": "Iris flowers (4 features, three classes)",
     "housing": "California housing (regression)",
     "mnist": "MNIST digits (28×28 images, ten classes)",
+    "sum5": "Sum of five (5 random numbers: is their sum over 2.5?)",
 }
+SUM_OF_FIVE_ROWS = (250, 200)  # the course's 250 rows to train on and 200 fresh rows to score
 DATASET_TITLES = {**BUILT_IN_DATASETS, "csv": "Your own CSV file"}
 
 # What a failed download is replaced by: its title and the note shown on screen (and printed by an

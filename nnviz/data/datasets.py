@@ -19,7 +19,7 @@ from sklearn import datasets as skdatasets
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
-from nnviz.data.catalog import OFFLINE_NOTES, STAND_IN_TITLES, record_stand_in
+from nnviz.data.catalog import OFFLINE_NOTES, STAND_IN_TITLES, SUM_OF_FIVE_ROWS, record_stand_in
 from nnviz.model.spec import Target
 
 _log = logging.getLogger(__name__)
@@ -172,6 +172,46 @@ def load_two_moons(
     )
 
 
+def sum_of_five(n_rows: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """``n_rows`` rows of 5 uniform numbers in [0, 1) and whether each row sums to more than 2.5.
+
+    Returns:
+        ``X`` float32, shape ``(n_rows, 5)``; ``y`` int64 0/1, shape ``(n_rows,)`` (1: sum > 2.5; the
+        hinge loss reads 0/1 labels as -1/+1), the sum taken over the float32 values the network sees.
+    """
+    X = rng.random((n_rows, 5)).astype(np.float32)
+    return X, (X.sum(axis=1, dtype=np.float64) > 2.5).astype(np.int64)
+
+
+def load_sum_of_five(*, random_state: int = 0) -> Dataset:
+    """The course's hinge-loss example: 250 training rows, then 200 fresh test rows from the same generator.
+
+    Both parts come from ``np.random.default_rng(random_state)``, training rows first, so an exported
+    notebook makes the same arrays with two calls of :func:`sum_of_five`.
+    """
+    rng = np.random.default_rng(random_state)
+    (X_train, y_train), (X_test, y_test) = (sum_of_five(n, rng) for n in SUM_OF_FIVE_ROWS)
+    train, test = SUM_OF_FIVE_ROWS
+    return Dataset(
+        key="sum5",
+        title="Sum of five",
+        X_train=X_train,
+        y_train=y_train,
+        X_test=X_test,
+        y_test=y_test,
+        task="binary",
+        feature_names=tuple(f"x{k}" for k in range(1, 6)),
+        class_names=("sum ≤ 2.5 (−1)", "sum > 2.5 (+1)"),
+        target_name="whether the five numbers sum to more than 2.5",
+        source=(
+            f"Generated (seed {random_state}): {train} rows of five uniform numbers in [0, 1) to train on, "
+            f"{test} fresh rows to test on; the label is +1 when the sum is over 2.5, else −1."
+        ),
+        train_rows=np.arange(train),
+        test_rows=train + np.arange(test),
+    )
+
+
 def load_housing(
     *,
     test_size: float = 0.2,
@@ -276,7 +316,13 @@ def load_mnist(*, fetch: Callable[[], tuple] | None = None, random_state: int = 
 
 def load_dataset(key: str, **options) -> Dataset:
     """Load a built-in dataset by key (see :data:`nnviz.data.catalog.BUILT_IN_DATASETS`), passing ``options`` to its loader."""
-    loaders = {"moons": load_two_moons, "iris": load_iris_data, "housing": load_housing, "mnist": load_mnist}
+    loaders = {
+        "moons": load_two_moons,
+        "iris": load_iris_data,
+        "housing": load_housing,
+        "mnist": load_mnist,
+        "sum5": load_sum_of_five,
+    }
     if key not in loaders:
         raise ValueError(f"Unknown dataset {key!r}; choose one of {', '.join(loaders)}.")
     return loaders[key](**options)

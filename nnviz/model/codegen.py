@@ -11,11 +11,9 @@ import json
 import textwrap
 from dataclasses import dataclass
 
-from nnviz.data.catalog import BUILT_IN_DATASETS, OFFLINE_NOTES, STAND_IN_TITLES
+from nnviz.data.catalog import BUILT_IN_DATASETS, OFFLINE_NOTES, STAND_IN_TITLES, SUM_OF_FIVE_ROWS
 from nnviz.model.build import Call, layer_call, metric_call, optimizer_call
-from nnviz.model.spec import ModelSpec
-
-APIS = ("sequential", "functional")
+from nnviz.model.spec import APIS, ModelSpec
 
 
 @dataclass(frozen=True)
@@ -42,12 +40,13 @@ def keras_code(spec: ModelSpec, *, seed: int = 0, api: str = "sequential") -> st
     """
     return (
         "import keras\nfrom keras import layers\n\n"
-        + _model_code(spec, seed=seed, api=api)
+        + model_code(spec, seed=seed, api=api)
         + "model.summary()\n"
     )
 
 
-def _model_code(spec: ModelSpec, *, seed: int, api: str) -> str:
+def model_code(spec: ModelSpec, *, seed: int, api: str) -> str:
+    """The seed, the model (Sequential or functional) and ``model.compile``, as code defining ``model``."""
     if api not in APIS:
         raise ValueError(f"api={api!r} is unknown; use 'sequential' or 'functional'.")
     calls = [_render("layers", call) for call in map(layer_call, spec.layers)]
@@ -136,9 +135,22 @@ def data_code(dataset_key: str, *, seed: int = 0, moons_samples: int = 300, moon
                 )
             )
         )
+    if dataset_key == "sum5":
+        train, test = SUM_OF_FIVE_ROWS
+        return (
+            "import numpy as np\n\n\n"
+            "def sum_of_five(n_rows, rng):\n"
+            '    """n_rows rows of 5 uniform numbers in [0, 1) and whether each sums to more than 2.5\n'
+            '    (labels 0/1: the hinge loss reads them as -1/+1)."""\n'
+            '    X = rng.random((n_rows, 5)).astype("float32")\n'
+            '    return X, (X.sum(axis=1, dtype="float64") > 2.5).astype("int64")\n\n\n'
+            f"rng = np.random.default_rng({seed})\n"
+            f"X_train, y_train = sum_of_five({train}, rng)\n"
+            f"X_test, y_test = sum_of_five({test}, rng)  # {test} fresh rows, never trained on\n"
+        )
     raise ValueError(
         f"No data-loading code for {dataset_key!r}: only the built-in datasets (moons, iris, housing, "
-        "mnist) can be exported with their data; load your CSV yourself into X_train, y_train."
+        "mnist, sum5) can be exported with their data; load your CSV yourself into X_train, y_train."
     )
 
 
@@ -182,11 +194,25 @@ def training_script(
         "import keras\n"
         "from keras import layers\n\n"
         f"{data}\n"
-        f"{_model_code(spec, seed=fit.seed, api=api)}"
+        f"{model_code(spec, seed=fit.seed, api=api)}"
         "model.summary()\n\n"
         f"history = model.fit(X_train, y_train, {settings}, shuffle=True)\n"
         "test_loss, test_metric = model.evaluate(X_test, y_test)\n"
-        'print(f"test loss {test_loss:.4f}, test ' + _metric_label(spec) + ' {test_metric:.4f}")\n'
+        'print(f"test loss {test_loss:.4f}, test '
+        + _metric_label(spec)
+        + ' {test_metric:.4f}")\n'
+        + sign_accuracy_code(spec)
+    )
+
+
+def sign_accuracy_code(spec: ModelSpec) -> str:
+    """For a hinge loss, the course's own score: how often ``sign(prediction)`` is the ±1 label."""
+    if spec.loss != "hinge":
+        return ""
+    return (
+        "import numpy as np\n\n"
+        "signs = np.sign(model.predict(X_test, verbose=0)).ravel()\n"
+        'print(f"sign(prediction) matches the ±1 label on {np.mean(signs == 2 * y_test - 1):.1%} of the test rows")\n'
     )
 
 

@@ -16,10 +16,12 @@ value with any unusable layer is left out whole, each of its problems named.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from nnviz.data.catalog import BUILT_IN_DATASETS
 from nnviz.model.spec import (
+    APIS,
     LAYER_OPTIONS,
     LEARNING_RATE_RANGE,
     LOSS_LABELS,
@@ -40,6 +42,7 @@ RANGES: dict[str, tuple[float, float]] = {
     "epochs": (1, 1000),
     "validation_split": (0.0, 0.5),
     "learning_rate": LEARNING_RATE_RANGE,
+    "lesson_step": (1, 99),
 }
 BATCH_SIZES = (1, 4, 8, 16, 32, 64, 128, 256, 512)
 
@@ -57,7 +60,12 @@ _PARAMETERS = {
     "optimizer": ("optimizer", str),
     "lr": ("learning_rate", float),
     "present": ("present", str),
+    "api": ("code_api", str),
+    "lesson": ("lesson", str),
+    "step": ("lesson_step", int),
 }
+# A lesson's name: its file's name without the extension (see nnviz.course.lessons).
+LESSON_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 _QUERY_NAMES = {setting: name for name, (setting, _) in _PARAMETERS.items()}
 _LAYER_SEPARATOR, _FIELD_SEPARATOR, _SHAPE_SEPARATOR = "~", "_", "x"
 # The longest value read: a setting is a few characters; a layer takes at most ~60 (a Rescaling with
@@ -157,6 +165,8 @@ def to_query(settings: Mapping[str, object]) -> dict[str, str]:
     """Query parameters for ``settings`` (keys as in :func:`from_query`'s result; ``layers`` a tuple of LayerSpec)."""
     query = {}
     for setting, value in settings.items():
+        if value is None:
+            continue
         if setting == "layers":
             value = layers_text(value)
         elif isinstance(value, bool):
@@ -176,7 +186,8 @@ def from_query(
     Returns:
         ``settings``: only the valid ones, by setting name (``dataset``, ``seed``, ``moons_samples``,
         ``moons_noise``, ``epochs``, ``batch_size``, ``validation_split``, ``layers`` (LayerSpecs),
-        ``loss``, ``optimizer``, ``learning_rate``, ``present`` (bool)); ``problems``: what was left
+        ``loss``, ``optimizer``, ``learning_rate``, ``present`` (bool), ``code_api`` (how exported code
+        builds the model), ``lesson`` and ``lesson_step`` (the lesson open and its step)); ``problems``: what was left
         out and why, naming the parameter, its value (shortened) and the values allowed.
     """
     limits = limits or Limits.from_env()
@@ -203,8 +214,17 @@ def _checked(setting: str, kind: type, text: str, limits: Limits) -> object:
         raise ValueError(f"it is {len(text):,} characters long; a setting takes at most {MAX_VALUE_CHARS}.")
     if setting == "present":
         return text.lower() in ("1", "true", "yes", "on")
+    if setting == "lesson":
+        if not LESSON_NAME.fullmatch(text):
+            raise ValueError("a lesson's name has lower-case letters, digits, - and _ only, e.g. 01-iris.")
+        return text
     if kind is str:
-        allowed = {"dataset": BUILT_IN_DATASETS, "loss": LOSS_LABELS, "optimizer": OPTIMIZERS}[setting]
+        allowed = {
+            "dataset": BUILT_IN_DATASETS,
+            "loss": LOSS_LABELS,
+            "optimizer": OPTIMIZERS,
+            "code_api": APIS,
+        }[setting]
         if text not in allowed:
             raise ValueError(f"use one of {', '.join(allowed)}.")
         return text

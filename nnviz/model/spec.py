@@ -48,6 +48,7 @@ MAX_RESCALE = 1e6
 MAX_SHAPE_SIZE = 100_000  # one size of a Reshape target (a sample has at most this many values)
 LEARNING_RATE_RANGE = (1e-5, 1.0)  # what a link or a spec may set (the widget offers 0.0001 to 1)
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
+APIS = ("sequential", "functional")  # how exported code builds the model: a list of layers, or layer calls
 TASKS = ("multiclass", "binary", "regression")
 
 LOSS_LABELS = {

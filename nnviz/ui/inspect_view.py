@@ -37,11 +37,13 @@ class Sample:
         x: what the network gets, no batch axis.
         truth: the true class index or value; None when there is none (a drawing, a typed row).
         heading: a Markdown line saying what this input is (user text in it already escaped).
+        row: ``("train" or "test", position)`` for a row of the data; None for a typed or drawn input.
     """
 
     x: np.ndarray
     truth: int | float | None
     heading: str
+    row: tuple[str, int] | None = None
 
 
 def input_choices(dataset: Dataset) -> list[str]:
@@ -62,7 +64,8 @@ def row_sample(dataset: Dataset, part: str, position: int, heading: str) -> Samp
     """Row ``position`` of the training or test part, headed with its true target."""
     X, y = (dataset.X_test, dataset.y_test) if part == "test" else (dataset.X_train, dataset.y_train)
     truth = int(y[position]) if dataset.class_names else float(y[position])
-    return Sample(np.asarray(X[position]), truth, f"#### {heading} · true {_truth_text(dataset, truth)}")
+    heading = f"#### {heading} · true {_truth_text(dataset, truth)}"
+    return Sample(np.asarray(X[position]), truth, heading, (part, position))
 
 
 def _truth_text(dataset: Dataset, truth: int | float) -> str:

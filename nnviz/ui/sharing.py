@@ -23,7 +23,12 @@ _SESSION_SETTINGS = (
     state.BATCH_SIZE,
     state.VALIDATION_SPLIT,
     state.PRESENT,
+    state.CODE_API,
+    state.LESSON,
+    state.LESSON_STEP,
 )
+# What a setting is when the address leaves it out (a step back to an address without it).
+_LEFT_OUT = {state.PRESENT: False, state.CODE_API: "sequential", state.LESSON: None, state.LESSON_STEP: 1}
 _ARCHITECTURE = ("layers", "loss", "optimizer", "learning_rate")
 
 
@@ -44,7 +49,7 @@ def follow_address() -> None:
     session[_LAST_QUERY] = query
     settings, problems = from_query(query)
     if query and not first:
-        settings.setdefault(state.PRESENT, False)  # it is left out of the address when off
+        settings = _LEFT_OUT | settings
     changed = _apply(settings)
     for problem in problems:
         st.warning(plain(problem), icon=":material/link_off:")  # the link's text is data, not markup
@@ -101,6 +106,11 @@ def setup_settings() -> dict[str, object]:
     settings = {key: session[key] for key in _SESSION_SETTINGS}
     if session[state.DATASET] != "moons":
         del settings[state.MOONS_SAMPLES], settings[state.MOONS_NOISE]
+    for key, value in _LEFT_OUT.items():
+        if settings[key] == value:
+            del settings[key]
+    if settings.get(state.LESSON) is None:
+        settings.pop(state.LESSON_STEP, None)
     if session[state.DATASET] == "csv":
         del settings[state.DATASET]  # an uploaded file stays on the server: the link cannot carry it
     ws = session[state.WORKSPACES].get(session[state.DATASET])  # none for a CSV (kept under its digest)

@@ -30,6 +30,9 @@ WORKSPACES = "workspaces"
 CSV_DATASET = "csv_dataset"  # this user's uploaded data (a Dataset), never shared with others
 CSV_NOTES = "csv_notes"
 PRESENT = "present"  # presentation mode: large type, no sidebar, no advanced controls
+CODE_API = "code_api"  # how exported code builds the model: "sequential" or "functional"
+LESSON = "lesson"  # the name of the lesson open on the Lessons page, or None
+LESSON_STEP = "lesson_step"  # its step, from 1
 SHARED_ARCHITECTURE = "shared_architecture"  # from a shared link, until its dataset's workspace is made
 VIEWER = "viewer"  # a runtime.Viewer: the page this session shows, for its training threads
 QUEUE_OWNER = "queue_owner"  # a random id of this session: it holds one slot of the training queue at a time
@@ -43,6 +46,9 @@ DEFAULTS = {
     BATCH_SIZE: 16,
     VALIDATION_SPLIT: 0.2,
     PRESENT: False,
+    CODE_API: "sequential",
+    LESSON: None,
+    LESSON_STEP: 1,
 }
 
 _row_ids = itertools.count(1)

@@ -11,6 +11,7 @@ from nnviz.model.build import OPTIMIZER_RULES
 from nnviz.model.sharelink import RANGES
 from nnviz.model.spec import (
     ACTIVATIONS,
+    APIS,
     LAYER_KINDS,
     LAYER_OPTIONS,
     LOSS_LABELS,
@@ -340,26 +341,32 @@ def csv_upload(seed: int) -> None:
 
 def code_view(spec: ModelSpec, dataset: Dataset) -> None:
     """The Keras code of ``spec``: the model alone or a whole training script, Sequential or functional."""
-    from nnviz.model.codegen import FitSettings, keras_code, training_script
+    from nnviz.model.codegen import keras_code, training_script
+    from nnviz.ui.notebooks import data_options, fit_settings, setup_notebook
 
     session = st.session_state
     api_col, scope_col = st.columns(2)
-    api = api_col.radio(
+    api = state_widget(
+        api_col.radio,
         "API",
-        ("sequential", "functional"),
+        state_module.CODE_API,
+        options=APIS,
         format_func={
             "sequential": "Sequential (a list of layers)",
             "functional": "Functional (layer calls)",
         }.get,
         horizontal=True,
-        key="build.code_api",
     )
     scope = scope_col.radio(
         "What to export",
-        ("model", "script"),
+        ("model", "script", "notebook"),
         horizontal=True,
         key="build.code_scope",
-        format_func={"model": "The model", "script": "Whole script: data, model, fit"}.get,
+        format_func={
+            "model": "The model",
+            "script": "Whole script: data, model, fit",
+            "notebook": "Jupyter notebook",
+        }.get,
     )
     seed = session[state_module.SEED]
     if scope == "model":
@@ -369,23 +376,36 @@ def code_view(spec: ModelSpec, dataset: Dataset) -> None:
     if dataset.key.startswith("csv"):
         st.info(
             "An uploaded CSV cannot be loaded by exported code (the file stays on this server): export "
-            "the model, and load your file into X_train, y_train yourself.",
+            "the model, and load your file into X_train, y_train yourself"
+            + (
+                "; or train it and download the notebook from the Inspect page, which carries your "
+                "prepared rows in its .npz."
+                if scope == "notebook"
+                else "."
+            ),
             icon=":material/info:",
         )
         return
-    fit = FitSettings(
-        session[state_module.EPOCHS],
-        session[state_module.BATCH_SIZE],
-        session[state_module.VALIDATION_SPLIT],
-        seed,
-    )
-    options = {}
-    if dataset.key == "moons":
-        options = {
-            "moons_samples": session[state_module.MOONS_SAMPLES],
-            "moons_noise": session[state_module.MOONS_NOISE],
-        }
-    script = training_script(spec, dataset.key, fit, api=api, **options)
+    fit = fit_settings()
+    if scope == "notebook":
+        st.caption(
+            f"The data as the app loads it, this model, `model.summary()`, training batch for batch as the app "
+            f"trains ({plural(fit.epochs, 'epoch')}, batch size {fit.batch_size}, validation split "
+            f"{fit.validation_split:g}, seed {seed}), evaluation, and test row 0 followed through the layers "
+            "with numpy beside Keras. The Inspect page's download adds the weights trained here and the "
+            "input you inspect."
+        )
+        st.download_button(
+            "Download the notebook (.ipynb)",
+            lambda: setup_notebook(spec, dataset, api),
+            file_name=f"nnviz_{dataset.key}.ipynb",
+            mime="application/x-ipynb+json",
+            icon=":material/download:",
+            key="build.notebook_download",
+            on_click="ignore",
+        )
+        return
+    script = training_script(spec, dataset.key, fit, api=api, **data_options(dataset))
     st.caption(
         f"Loads and prepares the data as the app does, builds this model and trains it with the Train "
         f"page's settings ({plural(fit.epochs, 'epoch')}, batch size {fit.batch_size}, validation split "
