@@ -23,6 +23,7 @@ write_address()
 page = st.navigation(
     [
         st.Page("pages/home.py", title="Start", icon=":material/home:", default=True),
+        st.Page("pages/lessons.py", title="Lessons", icon=":material/school:"),
         st.Page("pages/data.py", title="1 · Data", icon=":material/table_chart:"),
         st.Page("pages/build.py", title="2 · Build", icon=":material/layers:"),
         st.Page("pages/train.py", title="3 · Train", icon=":material/model_training:"),

@@ -14,6 +14,12 @@ st.markdown(
 )
 steps = (
     (
+        "pages/lessons.py",
+        "Lessons",
+        ":material/school:",
+        "Follow the course: each lesson sets the app up, says what to do and checks your answers. Every course example opens in one click.",
+    ),
+    (
         "pages/data.py",
         "1 · Data",
         ":material/table_chart:",

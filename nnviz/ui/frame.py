@@ -23,6 +23,12 @@ def sidebar() -> None:
             _presentation_switch()
         return
     with st.sidebar:
+        if st.session_state[state.LESSON]:
+            st.page_link(
+                "pages/lessons.py",
+                label=f"Back to the lesson, step {st.session_state[state.LESSON_STEP]}",
+                icon=":material/school:",
+            )
         st.markdown(f"**Dataset:** {title}")
         state_widget(
             st.number_input,

@@ -50,7 +50,7 @@ def follow_address() -> None:
     settings, problems = from_query(query)
     if query and not first:
         settings = _LEFT_OUT | settings
-    changed = _apply(settings)
+    changed = apply_settings(settings)
     for problem in problems:
         st.warning(plain(problem), icon=":material/link_off:")  # the link's text is data, not markup
     if changed:
@@ -64,8 +64,9 @@ def _history_navigation() -> bool:
     return bool(getattr(get_script_run_ctx(), "is_history_navigation", False))
 
 
-def _apply(settings: dict[str, object]) -> bool:
-    """Put ``settings`` (as :func:`nnviz.model.sharelink.from_query` gives them) into the session.
+def apply_settings(settings: dict[str, object]) -> bool:
+    """Put ``settings`` (as :func:`nnviz.model.sharelink.from_query` gives them) into the session: a
+    link's, or a lesson step's setup. Call it before the widgets that show them are drawn (a callback).
 
     Returns:
         Whether anything changed.

@@ -33,6 +33,8 @@ PRESENT = "present"  # presentation mode: large type, no sidebar, no advanced co
 CODE_API = "code_api"  # how exported code builds the model: "sequential" or "functional"
 LESSON = "lesson"  # the name of the lesson open on the Lessons page, or None
 LESSON_STEP = "lesson_step"  # its step, from 1
+LESSON_LANGUAGE = "lesson_language"  # the language the Lessons page lists lessons in (None: the browser's)
+LESSON_ANSWERS = "lesson_answers"  # "lesson/step" -> {"given": answer, "right": bool}, the last one checked
 SHARED_ARCHITECTURE = "shared_architecture"  # from a shared link, until its dataset's workspace is made
 VIEWER = "viewer"  # a runtime.Viewer: the page this session shows, for its training threads
 QUEUE_OWNER = "queue_owner"  # a random id of this session: it holds one slot of the training queue at a time
@@ -49,6 +51,7 @@ DEFAULTS = {
     CODE_API: "sequential",
     LESSON: None,
     LESSON_STEP: 1,
+    LESSON_LANGUAGE: None,
 }
 
 _row_ids = itertools.count(1)
@@ -117,6 +120,7 @@ def init_state() -> None:
     st.session_state.setdefault(WORKSPACES, {})
     st.session_state.setdefault(CSV_DATASET, None)
     st.session_state.setdefault(CSV_NOTES, [])
+    st.session_state.setdefault(LESSON_ANSWERS, {})
 
 
 def workspace(dataset: Dataset) -> Workspace:
