@@ -726,7 +726,10 @@ def _shape_text(shape: tuple[int, ...]) -> str:
 
 
 def _fmt(value: float) -> str:
-    """A float as a student would write it: 0.00392 rather than 0.00392156862745098."""
+    """A float as a student would write it: 1/255 rather than 0.00392156862745098, 0.00123 rather
+    than 0.0012345."""
+    if value and abs(value) < 1e-2 and 1 / round(1 / value) == value:
+        return f"1/{round(1 / value)}" if value > 0 else f"-1/{round(-1 / value)}"
     return f"{value:.3g}" if value and abs(value) < 1e-2 else f"{value:g}"
 
 

@@ -32,7 +32,7 @@ from nnviz.ui import state
 from nnviz.ui.sharing import apply_settings
 from nnviz.ui.sharing import setup_settings as current_settings
 from nnviz.ui.text import plain
-from nnviz.ui.widgets import state_widget
+from nnviz.ui.widgets import bound, state_widget
 
 PAGE_FILES = {
     "data": ("pages/data.py", "1 · Data", ":material/table_chart:"),
@@ -183,11 +183,7 @@ def lesson_view(lesson: Lesson, app: AppState, dataset_key: str) -> None:
     step = lesson.steps[number - 1]
     st.button(said["all_lessons"], icon=":material/arrow_back:", key="lesson.close", on_click=close_lesson)
     st.header(plain(lesson.title))
-    right, questions = answered(lesson)
-    st.progress(
-        number / len(lesson.steps),
-        text=f"{said['step']} {number} {said['of']} {len(lesson.steps)} · ✓ {right}/{questions}",
-    )
+    progress = st.empty()  # filled in last: a check below may have just added a right answer
     st.markdown(step.text)
     _setup_status(lesson, number, step, said)
     if step.page:
@@ -199,6 +195,11 @@ def lesson_view(lesson: Lesson, app: AppState, dataset_key: str) -> None:
         show_worked(step.show, key=f"lesson.{lesson.name}.{number}", app=app, dataset_key=dataset_key)
     if step.question:
         question_box(step.question, key=_answer_key(lesson, number), said=said, app=app)
+    right, questions = answered(lesson)
+    progress.progress(
+        number / len(lesson.steps),
+        text=f"{said['step']} {number} {said['of']} {len(lesson.steps)} · ✓ {right}/{questions}",
+    )
     if right == questions and questions:
         st.success(said["done"], icon=":material/school:")
     previous_col, next_col = st.columns(2)
@@ -262,16 +263,25 @@ def question_box(question: Question, *, key: str, said: dict[str, str], app: App
 
 
 def _answer_widget(question: Question, *, key: str, said: dict[str, str], app: AppState):
-    label = said["your_answer"]
+    """The widget for the answer, showing the one given before (kept while the student visits other
+    pages, where Streamlit forgets the widget's own state)."""
+    drafts = st.session_state[state.LESSON_DRAFTS]
+    draft = drafts.get(key)
+
+    def keep() -> None:
+        drafts[key] = st.session_state[f"w.{key}"]
+
+    label, common = said["your_answer"], {"key": key, "on_change": keep}
     if question.kind == "number":
-        return st.number_input(label, value=None, format="%g", step=None, key=key)
+        return bound(st.number_input, label, value=draft, format="%g", step=None, **common)
     if question.kind == "yes_no":
-        return st.radio(
-            label, [True, False], index=None, horizontal=True, key=key,
-            format_func=lambda yes: said["yes"] if yes else said["no"],
-        )  # fmt: skip
-    choices = list(app.class_names) if question.check == "predicted_class" else list(question.choices)
-    return st.radio(label, choices, index=None, key=key, format_func=plain)
+        options = [True, False]
+        formats = {"format_func": lambda yes: said["yes"] if yes else said["no"], "horizontal": True}
+    else:
+        options = list(app.class_names) if question.check == "predicted_class" else list(question.choices)
+        formats = {"format_func": plain}
+    value = draft if draft in options else None
+    return bound(st.radio, label, value=value, options=options, index=None, **formats, **common)
 
 
 def show_worked(show: Show, *, key: str, app: AppState, dataset_key: str) -> None:

@@ -35,6 +35,7 @@ LESSON = "lesson"  # the name of the lesson open on the Lessons page, or None
 LESSON_STEP = "lesson_step"  # its step, from 1
 LESSON_LANGUAGE = "lesson_language"  # the language the Lessons page lists lessons in (None: the browser's)
 LESSON_ANSWERS = "lesson_answers"  # "lesson/step" -> {"given": answer, "right": bool}, the last one checked
+LESSON_DRAFTS = "lesson_drafts"  # "lesson.answer.lesson/step" -> the answer in the widget, checked or not
 SHARED_ARCHITECTURE = "shared_architecture"  # from a shared link, until its dataset's workspace is made
 VIEWER = "viewer"  # a runtime.Viewer: the page this session shows, for its training threads
 QUEUE_OWNER = "queue_owner"  # a random id of this session: it holds one slot of the training queue at a time
@@ -121,6 +122,7 @@ def init_state() -> None:
     st.session_state.setdefault(CSV_DATASET, None)
     st.session_state.setdefault(CSV_NOTES, [])
     st.session_state.setdefault(LESSON_ANSWERS, {})
+    st.session_state.setdefault(LESSON_DRAFTS, {})
 
 
 def workspace(dataset: Dataset) -> Workspace:
