@@ -39,6 +39,7 @@ COPY app.py ./
 COPY .streamlit .streamlit
 COPY nnviz nnviz
 COPY pages pages
+COPY lessons lessons
 
 RUN useradd --create-home --uid 10001 nnviz
 USER nnviz

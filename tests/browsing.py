@@ -75,3 +75,68 @@ def headless_chromium(sync_api) -> Iterator[object]:
             yield browser
         finally:
             browser.close()
+
+
+# --- what a test does in the page --------------------------------------------------------------
+
+STEP_MS = 30_000  # an ordinary rerun
+
+
+def full_page_screenshot(page, path: Path) -> None:
+    """A full-page screenshot.
+
+    Streamlit scrolls its main area inside the window, so the window is first made as tall as that
+    content (then restored); a plain ``full_page=True`` would only capture the first screen.
+    """
+    size = page.viewport_size
+    height = page.evaluate(
+        """() => Math.max(document.documentElement.scrollHeight,
+               ...[...document.querySelectorAll('[data-testid="stMain"], [data-testid="stAppViewContainer"],'
+                   + ' [data-testid="stMainBlockContainer"], section.main')].map(e => e.scrollHeight))"""
+    )
+    page.set_viewport_size(
+        {"width": size["width"], "height": max(size["height"], min(int(height) + 40, 12_000))}
+    )
+    try:
+        page.wait_for_timeout(400)  # let plotly re-lay itself out for the taller window
+        page.screenshot(path=str(path), full_page=True)
+    finally:
+        page.set_viewport_size(size)
+
+
+def wait_idle(page, timeout: int = STEP_MS) -> None:
+    """Wait until Streamlit has no script run in progress (its status widget says so while it runs)."""
+    page.wait_for_function(
+        """() => !document.querySelector('[data-testid="stStatusWidget"]')
+                 || !/running|stop/i.test(document.querySelector('[data-testid="stStatusWidget"]').innerText)""",
+        timeout=timeout,
+    )
+
+
+def go(page, title: str) -> None:
+    """Click a page in the sidebar's navigation."""
+    page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=title, exact=True).click()
+
+
+def no_exceptions(page) -> None:
+    playwright_api().expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+    nothing_cut_short(page)
+
+
+def nothing_cut_short(page) -> None:
+    """No text on the page ends in "…" because its box is too narrow (button labels, chosen
+    options, tabs): every word a user must read is shown whole."""
+    cut = page.evaluate(
+        """() => [...document.querySelectorAll('[data-testid="stMain"] *')]
+               .filter(e => getComputedStyle(e).textOverflow === 'ellipsis'
+                            && e.scrollWidth > e.clientWidth + 1 && e.innerText.trim())
+               .map(e => e.innerText.trim())"""
+    )
+    assert not cut, f"text cut short on {page.url}: {cut}"
+    clipped = page.evaluate(
+        """() => [...document.querySelectorAll('[data-testid="stMain"] [data-testid="stDataFrame"] .dvn-scroller')]
+               .filter(e => e.scrollWidth > e.clientWidth + 1)
+               .map(e => `table at y=${Math.round(e.getBoundingClientRect().top + window.scrollY)}:`
+                         + ` ${e.scrollWidth} px wide in ${e.clientWidth} px`)"""
+    )
+    assert not clipped, f"a table is wider than its place (scrolls sideways) on {page.url}: {clipped}"

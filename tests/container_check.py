@@ -33,6 +33,10 @@ def main(url: str, artifacts: Path) -> None:
             expect(main_area.get_by_text(re.compile(r"^Done: 3 epochs in"))).to_be_visible(timeout=120_000)
             expect(main_area.locator(".vega-embed").nth(2)).to_be_visible()  # loss, accuracy, boundary
             page.screenshot(path=str(artifacts / "container-trained.png"), full_page=True)
+            # The lessons ship in the image: the list shows them and one opens.
+            page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name="Lessons").click()
+            main_area.get_by_role("button", name="Start").first.click()
+            expect(main_area.get_by_text("What is a neuron?")).to_be_visible()
         except Exception:
             page.screenshot(path=str(artifacts / "container-failure.png"), full_page=True)
             raise

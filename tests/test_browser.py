@@ -15,7 +15,17 @@ import time
 from pathlib import Path
 
 import pytest
-from browsing import SERVER_START_S, headless_chromium, playwright_api, served_app
+from browsing import (
+    SERVER_START_S,
+    STEP_MS,
+    full_page_screenshot,
+    go,
+    headless_chromium,
+    no_exceptions,
+    playwright_api,
+    served_app,
+    wait_idle,
+)
 
 from nnviz.bench import cpu_s, free_port, launch_app, wait_until_healthy
 from nnviz.livebench import live_view_figures
@@ -28,7 +38,6 @@ expect = sync_api.expect
 
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "test-artifacts" / "browser"
-STEP_MS = 30_000  # an ordinary rerun
 TRAIN_MS = 90_000  # the first Train visit imports TensorFlow, then 5 epochs
 MOONS = "Two moons (2-D, two classes)"
 IRIS = "Iris flowers (4 features, three classes)"
@@ -63,39 +72,7 @@ def page(browser):
 
 
 def _screenshot(page, name: str) -> None:
-    """A full-page screenshot.
-
-    Streamlit scrolls its main area inside the window, so the window is first made as tall as that
-    content (then restored); a plain ``full_page=True`` would only capture the first screen.
-    """
-    size = page.viewport_size
-    height = page.evaluate(
-        """() => Math.max(document.documentElement.scrollHeight,
-               ...[...document.querySelectorAll('[data-testid="stMain"], [data-testid="stAppViewContainer"],'
-                   + ' [data-testid="stMainBlockContainer"], section.main')].map(e => e.scrollHeight))"""
-    )
-    page.set_viewport_size(
-        {"width": size["width"], "height": max(size["height"], min(int(height) + 40, 12_000))}
-    )
-    try:
-        page.wait_for_timeout(400)  # let plotly re-lay itself out for the taller window
-        page.screenshot(path=str(ARTIFACTS / name), full_page=True)
-    finally:
-        page.set_viewport_size(size)
-
-
-def _wait_idle(page, timeout: int = STEP_MS) -> None:
-    """Wait until Streamlit has no script run in progress (its status widget says so while it runs)."""
-    page.wait_for_function(
-        """() => !document.querySelector('[data-testid="stStatusWidget"]')
-                 || !/running|stop/i.test(document.querySelector('[data-testid="stStatusWidget"]').innerText)""",
-        timeout=timeout,
-    )
-
-
-def _go(page, title: str) -> None:
-    """Click a page in the sidebar's navigation."""
-    page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=title, exact=True).click()
+    full_page_screenshot(page, ARTIFACTS / name)
 
 
 def _choose(page, label: str, option: str) -> None:
@@ -117,35 +94,11 @@ def _start_a_long_run(page) -> None:
     main = page.locator('[data-testid="stMain"]')
     _type_number(page, "Epochs", 1000)
     _choose(page, "Batch size", "1")
-    _wait_idle(page)
+    wait_idle(page)
     main.get_by_role("button", name="Train", exact=True).click()
     expect(main.get_by_text(re.compile(r"^Epoch [1-9]\d* of 1000\b.* so far"))).to_be_visible(
         timeout=TRAIN_MS
     )
-
-
-def _no_exceptions(page) -> None:
-    expect(page.locator('[data-testid="stException"]')).to_have_count(0)
-    _nothing_cut_short(page)
-
-
-def _nothing_cut_short(page) -> None:
-    """No text on the page ends in "…" because its box is too narrow (button labels, chosen
-    options, tabs): every word a user must read is shown whole."""
-    cut = page.evaluate(
-        """() => [...document.querySelectorAll('[data-testid="stMain"] *')]
-               .filter(e => getComputedStyle(e).textOverflow === 'ellipsis'
-                            && e.scrollWidth > e.clientWidth + 1 && e.innerText.trim())
-               .map(e => e.innerText.trim())"""
-    )
-    assert not cut, f"text cut short on {page.url}: {cut}"
-    clipped = page.evaluate(
-        """() => [...document.querySelectorAll('[data-testid="stMain"] [data-testid="stDataFrame"] .dvn-scroller')]
-               .filter(e => e.scrollWidth > e.clientWidth + 1)
-               .map(e => `table at y=${Math.round(e.getBoundingClientRect().top + window.scrollY)}:`
-                         + ` ${e.scrollWidth} px wide in ${e.clientWidth} px`)"""
-    )
-    assert not clipped, f"a table is wider than its place (scrolls sideways) on {page.url}: {clipped}"
 
 
 def test_click_through_the_app(app_url, page):
@@ -166,13 +119,13 @@ def _click_through(app_url: str, page, step: list[str]) -> None:
     expect(page.get_by_text("See a real Keras neural network learn")).to_be_visible()
     for title in ("1 · Data", "2 · Build", "3 · Train", "4 · Evaluate", "5 · Inspect"):
         expect(main.get_by_role("link", name=title)).to_be_visible()
-    _wait_idle(page)
-    _no_exceptions(page)
+    wait_idle(page)
+    no_exceptions(page)
     _screenshot(page, "01-home.png")
 
     # 1 · Data: switch to iris and back to two moons (the default), as a curious user would.
     step[0] = "data"
-    _go(page, "1 · Data")
+    go(page, "1 · Data")
     expect(page.get_by_role("heading", name="Data")).to_be_visible()
     _choose(page, "Dataset", IRIS)
     expect(main.get_by_text("3 classes", exact=True)).to_be_visible()
@@ -184,13 +137,13 @@ def _click_through(app_url: str, page, step: list[str]) -> None:
     scatter = main.locator('[data-testid="stPlotlyChart"]').first
     expect(scatter).to_be_visible()
     expect(scatter.locator(".scatterlayer .point").first).to_be_attached()  # points are drawn
-    _wait_idle(page)
-    _no_exceptions(page)
+    wait_idle(page)
+    no_exceptions(page)
     _screenshot(page, "02-data-moons.png")
 
     # 2 · Build: widen the first hidden layer to 12 units.
     step[0] = "build"
-    _go(page, "2 · Build")
+    go(page, "2 · Build")
     expect(page.get_by_role("heading", name="Build")).to_be_visible()
     expect(page.locator('[data-testid="stSidebar"]').get_by_text(f"Dataset: {MOONS}")).to_be_visible()
     expect(page.get_by_label("Units", exact=True)).to_have_count(MOONS_DENSE_LAYERS)
@@ -201,20 +154,20 @@ def _click_through(app_url: str, page, step: list[str]) -> None:
     expect(main.get_by_text("Ready to train.")).to_be_visible()
     # 2 inputs × 12 + 12, then 12 × 8 + 8, then 8 + 1: 36 + 104 + 9 parameters.
     expect(main.get_by_text("Total: 149 parameters")).to_be_visible()
-    _wait_idle(page)
-    _no_exceptions(page)
+    wait_idle(page)
+    no_exceptions(page)
     _screenshot(page, "03-build.png")
 
     # 3 · Train: 5 epochs.
     step[0] = "train"
-    _go(page, "3 · Train")
+    go(page, "3 · Train")
     train_button = page.get_by_role("button", name="Train", exact=True)
     expect(train_button).to_be_visible(timeout=TRAIN_MS)  # after "Starting Keras…"
     expect(main.get_by_text("Not trained yet.")).to_be_visible()
     expect(main.get_by_text(re.compile(r"Dense\(12, relu\) → Dense\(8, relu\) → Dense\(1, "))).to_be_visible()
-    _wait_idle(page, TRAIN_MS)
+    wait_idle(page, TRAIN_MS)
     _type_number(page, "Epochs", 5)
-    _wait_idle(page)
+    wait_idle(page)
     train_button.click()
     done = main.get_by_text(re.compile(r"^Done: 5 epochs in .* \(5 in total\)"))
     expect(done).to_be_visible(timeout=TRAIN_MS)
@@ -225,8 +178,8 @@ def _click_through(app_url: str, page, step: list[str]) -> None:
     expect(charts.nth(2)).to_be_visible()  # loss, accuracy and the boundary
     assert charts.count() >= 3
     expect(main.get_by_role("link", name="Inspect the trained network")).to_be_visible()
-    _wait_idle(page)
-    _no_exceptions(page)
+    wait_idle(page)
+    no_exceptions(page)
     _screenshot(page, "04-train-done.png")
     main.get_by_text("Show what training does inside", exact=False).click()  # the look back's diagnostics
     for title in (
@@ -236,23 +189,23 @@ def _click_through(app_url: str, page, step: list[str]) -> None:
     ):
         expect(main.locator(".js-plotly-plot").filter(has_text=title)).to_be_visible(timeout=TRAIN_MS)
     expect(main.get_by_text(re.compile(r"^Healthy: every layer's gradient"))).to_be_visible()
-    _wait_idle(page)
-    _no_exceptions(page)
+    wait_idle(page)
+    no_exceptions(page)
     _screenshot(page, "04b-train-inside.png")
 
     # 4 · Evaluate: test accuracy, the confusion matrix and per-class scores.
     step[0] = "evaluate"
-    _go(page, "4 · Evaluate")
+    go(page, "4 · Evaluate")
     expect(page.get_by_role("heading", name="Confusion matrix")).to_be_visible(timeout=TRAIN_MS)
     expect(main.locator('[data-testid="stMetric"]').filter(has_text="Accuracy")).to_contain_text("%")
     expect(main.get_by_text("has not been trained yet")).to_have_count(0)
-    _wait_idle(page)
-    _no_exceptions(page)
+    wait_idle(page)
+    no_exceptions(page)
     _screenshot(page, "05-evaluate.png")
 
     # 5 · Inspect: numpy and Keras agree at every layer, and there is a prediction.
     step[0] = "inspect"
-    _go(page, "5 · Inspect")
+    go(page, "5 · Inspect")
     expect(page.get_by_role("heading", name=re.compile(r"^Prediction: "))).to_be_visible(timeout=TRAIN_MS)
     expect(main.get_by_text("has not been trained yet")).to_have_count(0)
     forward = main.get_by_text(re.compile(r"^max \|numpy − Keras\| = .*they agree$"))
@@ -262,8 +215,8 @@ def _click_through(app_url: str, page, step: list[str]) -> None:
     )
     expect(main.get_by_role("heading", name=re.compile(r"^Then the update: Adam, step \d+$"))).to_be_visible()
     expect(main.get_by_text("they differ")).to_have_count(0)
-    _wait_idle(page)
-    _no_exceptions(page)
+    wait_idle(page)
+    no_exceptions(page)
     _screenshot(page, "06-inspect.png")
 
 
@@ -272,8 +225,8 @@ def _click_through(app_url: str, page, step: list[str]) -> None:
 
 def test_pause_resume_step_and_stop_keep_every_finished_epoch(app_url, page):
     main = page.locator('[data-testid="stMain"]')
-    _go(page, "3 · Train")
-    _wait_idle(page, TRAIN_MS)
+    go(page, "3 · Train")
+    wait_idle(page, TRAIN_MS)
     status = main.get_by_text(re.compile(r"^\d+ epochs trained so far\.$"))
     expect(status).to_be_visible(timeout=TRAIN_MS)
     before = int(status.inner_text().split()[0])
@@ -300,8 +253,8 @@ def test_pause_resume_step_and_stop_keep_every_finished_epoch(app_url, page):
     expect(main.get_by_text(f"{total + 1} epochs trained so far.", exact=True)).to_be_visible(
         timeout=TRAIN_MS
     )
-    _wait_idle(page)
-    _no_exceptions(page)
+    wait_idle(page)
+    no_exceptions(page)
     _screenshot(page, "08-train-stepped.png")
 
 
@@ -331,11 +284,11 @@ def test_the_live_view_stays_drawn_moves_and_answers_the_controls_at_once(app_se
 
 
 def test_sidebar_names_the_dataset_just_chosen(app_url, page):
-    _go(page, "1 · Data")
+    go(page, "1 · Data")
     expect(page.get_by_role("combobox", name="Dataset")).to_have_value(MOONS, timeout=STEP_MS)
     _choose(page, "Dataset", IRIS)
     expect(page.locator('[data-testid="stMain"]').get_by_text("3 classes", exact=True)).to_be_visible()
-    _wait_idle(page)
+    wait_idle(page)
     expect(page.locator('[data-testid="stSidebar"]').get_by_text(f"Dataset: {IRIS}")).to_be_visible(
         timeout=2_000
     )
@@ -376,24 +329,24 @@ def test_a_digit_drawn_on_the_canvas_steps_through_a_convolutional_network(app_s
     main = tab.locator('[data-testid="stMain"]')
     try:
         tab.goto(url)
-        _go(tab, "1 · Data")
+        go(tab, "1 · Data")
         _choose(tab, "Dataset", "MNIST digits (28×28 images, ten classes)")
         expect(main.get_by_text("10 classes", exact=True)).to_be_visible(timeout=STEP_MS)
-        _go(tab, "2 · Build")
+        go(tab, "2 · Build")
         main.get_by_role("button", name="Convolutional starter").click()
         expect(main.get_by_text("Ready to train.")).to_be_visible()
         expect(main.locator('[data-testid="stCode"]').first).to_contain_text("layers.Conv2D(filters=8")
-        _wait_idle(tab)
+        wait_idle(tab)
         _screenshot(tab, "09-build-cnn.png")
-        _go(tab, "3 · Train")
+        go(tab, "3 · Train")
         expect(main.get_by_role("button", name="Train", exact=True)).to_be_enabled(timeout=TRAIN_MS)
         _type_number(tab, "Epochs", 1)
-        _wait_idle(tab)
+        wait_idle(tab)
         main.get_by_role("button", name="Train", exact=True).click()
         expect(main.get_by_text(re.compile(r"^Done: 1 epochs? in"))).to_be_visible(timeout=TRAIN_MS)
-        _go(tab, "5 · Inspect")
+        go(tab, "5 · Inspect")
         expect(tab.get_by_role("heading", name=re.compile(r"^Prediction: "))).to_be_visible(timeout=TRAIN_MS)
-        _wait_idle(tab, TRAIN_MS)  # the page goes on to the backward pass after the prediction
+        wait_idle(tab, TRAIN_MS)  # the page goes on to the backward pass after the prediction
         tab.get_by_text("Draw a digit", exact=True).click()
         expect(main.get_by_text("Draw a digit in the box")).to_be_visible(timeout=STEP_MS)
         canvas = main.locator("canvas").last
@@ -415,8 +368,8 @@ def test_a_digit_drawn_on_the_canvas_steps_through_a_convolutional_network(app_s
         expect(backward).to_have_count(layers, timeout=STEP_MS)
         expect(main.get_by_text("which pixels pushed the loss up")).to_be_visible()  # the saliency map
         expect(main.get_by_text("they differ")).to_have_count(0)
-        _wait_idle(tab)
-        _no_exceptions(tab)
+        wait_idle(tab)
+        no_exceptions(tab)
         _screenshot(tab, "10-inspect-drawn-digit.png")
     except BaseException:
         _screenshot(tab, "failure-drawn-digit.png")
@@ -440,8 +393,8 @@ def test_a_link_with_present_opens_a_projector_view(app_server, browser):
         assert root_px >= 22, root_px
         expect(main.get_by_text("Save or import")).to_have_count(0)  # advanced controls are hidden
         expect(main.locator('[data-testid="stCode"]').first).to_contain_text("layers.Dense(units=6")
-        _wait_idle(tab)
-        _no_exceptions(tab)
+        wait_idle(tab)
+        no_exceptions(tab)
         _screenshot(tab, "11-presentation-build.png")
         tab.get_by_text("Presentation mode").click()
         expect(tab.locator('[data-testid="stSidebar"]')).to_be_visible()
@@ -471,7 +424,7 @@ def test_a_deep_link_as_the_first_visit_after_a_restart_goes_through_the_router(
         nav = tab.locator('[data-testid="stSidebarNav"]')
         expect(nav.get_by_role("link", name="2 · Build")).to_be_visible()  # the app's menu, not file names
         expect(nav.get_by_role("link", name="build", exact=True)).to_have_count(0)
-        _no_exceptions(tab)
+        no_exceptions(tab)
     finally:
         context.close()
         server.terminate()
@@ -491,12 +444,12 @@ def test_nothing_is_cut_short_on_a_laptop_screen(app_server, browser):
             "MaxPooling2D_2~BatchNormalization~Flatten~Dense_10_softmax"
         )
         expect(tab.get_by_role("heading", name="Summary")).to_be_visible(timeout=TRAIN_MS)
-        _wait_idle(tab)
-        _no_exceptions(tab)
+        wait_idle(tab)
+        no_exceptions(tab)
         tab.goto(f"{url}/train?dataset=iris&epochs=30")
         train_button = main.get_by_role("button", name="Train", exact=True)
         expect(train_button).to_be_visible(timeout=TRAIN_MS)
-        _wait_idle(tab, TRAIN_MS)
+        wait_idle(tab, TRAIN_MS)
         train_button.click()
         expect(main.get_by_text(re.compile(r"^Done: 30 epochs"))).to_be_visible(timeout=TRAIN_MS)
         for title, heading in (
@@ -506,10 +459,10 @@ def test_nothing_is_cut_short_on_a_laptop_screen(app_server, browser):
             ("4 · Evaluate", "Per class"),
             ("5 · Inspect", "From the output to the loss"),
         ):
-            _go(tab, title)
+            go(tab, title)
             expect(tab.get_by_role("heading", name=heading)).to_be_visible(timeout=TRAIN_MS)
-            _wait_idle(tab, TRAIN_MS)
-            _no_exceptions(tab)
+            wait_idle(tab, TRAIN_MS)
+            no_exceptions(tab)
             _screenshot(tab, f"laptop-{title[0]}-{heading.split()[0].lower()}.png")
     except BaseException:
         _screenshot(tab, "failure-laptop-screen.png")

@@ -33,6 +33,9 @@ SETUP = {
     "optimizer": "rmsprop",
     "learning_rate": 0.0003,
     "present": True,
+    "code_api": "functional",
+    "lesson": "01-iris",
+    "lesson_step": 4,
 }
 
 
@@ -91,3 +94,20 @@ def test_a_bad_parameter_is_left_out_with_a_reason_and_the_rest_is_kept():
     assert any("epochs=" in p and "between 1 and 1000" in p for p in problems)
     assert any("batch=" in p and "use one of 1, 4, 8" in p for p in problems)
     assert any("val=" in p and "should be a number" in p for p in problems)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "fragment"),
+    [
+        ("api", "keras", "use one of sequential, functional"),
+        ("lesson", "../../etc/passwd", "lower-case letters"),
+        ("lesson", "A" * 64, "lower-case letters"),
+        ("step", "0", "between 1 and 99"),
+        ("step", "1.5", "whole number"),
+        ("dataset", "sum6", "sum5"),
+    ],
+)
+def test_the_export_api_the_lesson_and_its_step_are_checked_like_any_setting(name, value, fragment):
+    settings, problems = from_query({name: value, "epochs": "7"})
+    assert settings == {"epochs": 7}
+    assert len(problems) == 1 and problems[0].startswith(f"The link's {name}=") and fragment in problems[0]

@@ -207,7 +207,9 @@ def read_lesson(path: Path) -> Lesson:
     except tomllib.TOMLDecodeError as err:
         raise LessonError(path, problems + [f"it is not valid TOML: {err}"]) from err
     except RecursionError as err:  # tomllib reads nested lists and tables recursively
-        raise LessonError(path, problems + ["it nests lists or tables too deeply to read; flatten them"]) from err
+        raise LessonError(
+            path, problems + ["it nests lists or tables too deeply to read; flatten them"]
+        ) from err
     except OSError as err:
         raise LessonError(path, problems + [f"it cannot be read ({err.strerror})"]) from err
     reader = _Reader(problems)

@@ -376,8 +376,11 @@ _NAME_WIDTH = 150  # px: a class or step name
 _NUMBER_WIDTH = 115  # px: "-12345.678901" at the table's type size
 
 
-def show_loss_steps(steps: Sequence[LossStep], *, class_names: Sequence[str] | None) -> None:
-    """The way from the output to the loss: the numpy code, then each value beside Keras's."""
+def show_loss_steps(
+    steps: Sequence[LossStep], *, class_names: Sequence[str] | None, what: str = "loss"
+) -> None:
+    """The way from the output to the loss (or ``what`` the steps reach): the numpy code, then each
+    value beside Keras's."""
     st.code("\n".join(step.code for step in steps), language="python", wrap_lines=True)
     per_class = [step for step in steps if np.ndim(step.numpy_value) == 1 and np.size(step.numpy_value) > 1]
     if per_class:
@@ -443,7 +446,7 @@ def show_loss_steps(steps: Sequence[LossStep], *, class_names: Sequence[str] | N
         f"max |numpy − Keras| over {len(compared)} comparison{'s' if len(compared) != 1 else ''} = "
         f"{worst:.2e} (float32 rounding allows 1e-5 · (1 + the size of the values added up)): ",
         all(step.agrees for step in compared),
-        ("numpy's loss agrees with Keras's", "numpy's loss differs from Keras's"),
+        (f"numpy's {what} agrees with Keras's", f"numpy's {what} differs from Keras's"),
     )
 
 

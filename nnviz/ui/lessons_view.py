@@ -325,7 +325,7 @@ def _neuron(show: Show, key: str) -> None:
     st.markdown(f"z = {terms} + {bias:.4g} = **{worked.z:.4g}**  \n a = {activation}(z) = **{worked.a:.4g}**")
     difference = abs(worked.a - worked.keras_a)
     verdict(
-        f"Keras Dense(1, {activation}) with these weights: {worked.keras_a:.6g}; |numpy − Keras| = {difference:.1e}",
+        f"Keras Dense(1, {activation}): {worked.keras_a:.6g} · |numpy − Keras| = {difference:.1e}",
         difference <= 1e-5 * (1 + abs(worked.z) + float(np.abs(worked.products).sum())),
         (" ✓", " ✗"),
     )
@@ -335,7 +335,7 @@ def _softmax(show: Show) -> None:
     from nnviz.course.byhand import softmax_steps
     from nnviz.ui.inspect_view import show_loss_steps
 
-    show_loss_steps(softmax_steps(show.values["logits"]), class_names=None)
+    show_loss_steps(softmax_steps(show.values["logits"]), class_names=None, what="softmax")
 
 
 def _cross_entropy(show: Show) -> None:

@@ -24,7 +24,14 @@ _ASKED = "persist.asked"  # the store was asked for this browser's things, once 
 _TOKEN_FORMAT = re.compile(r"[A-Za-z0-9_-]{43}")  # what secrets.token_urlsafe(32) gives
 # The models and uploads, the lessons' answers, and the settings too: the address applied on top then changes nothing
 # (no "opened the shared setup" after a reload), and an uploaded file stays the dataset.
-_KEPT = (state.WORKSPACES, state.CSV_DATASET, state.CSV_NOTES, state.LESSON_ANSWERS, state.LESSON_DRAFTS, *state.DEFAULTS)
+_KEPT = (
+    state.WORKSPACES,
+    state.CSV_DATASET,
+    state.CSV_NOTES,
+    state.LESSON_ANSWERS,
+    state.LESSON_DRAFTS,
+    *state.DEFAULTS,
+)
 _HISTORY_ROW_BYTES = 400  # one epoch's metrics: a small dict of floats
 _OPTIMIZER_COPIES = 3  # the weights and, for Adam, two slots of the same size
 # A Keras model costs far more than its weights: its layers, optimizer and traced train and test
