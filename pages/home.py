@@ -23,7 +23,7 @@ steps = (
         "pages/data.py",
         "1 · Data",
         ":material/table_chart:",
-        "Choose iris, two moons, California housing or MNIST and look at it.",
+        "Choose iris, two moons, California housing, MNIST, the sum of five or your own CSV file and look at it.",
     ),
     (
         "pages/build.py",

@@ -104,7 +104,7 @@ def test_a_student_walks_the_first_iris_lesson_and_takes_it_to_a_notebook(app_ur
 
         step = "train from the lesson"
         main.get_by_role("button", name="Next step").click()
-        main.get_by_role("link", name=re.compile("Go to the page 3 · Train")).click()
+        main.get_by_role("link", name=re.compile("Go to 3 · Train")).click()
         train = main.get_by_role("button", name="Train", exact=True)
         expect(train).to_be_visible(timeout=TRAIN_MS)
         expect(tab.get_by_label("Epochs", exact=True)).to_have_value("20")  # the course's settings

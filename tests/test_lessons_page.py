@@ -229,3 +229,22 @@ def test_a_broken_lesson_file_is_named_and_the_others_still_work(tmp_path, monke
     assert "text should be text in quotes, got 5" in _texts(at.error)
     at.button(key="lessons.start.extra").click().run()
     assert "Hello *class*" in _texts(at.markdown)
+
+
+def test_the_sum_of_five_example_works_on_every_page_and_offers_its_notebook():
+    at = _lessons()
+    at.button(key="lessons.example.05-hinge").click().run()
+    at.session_state["epochs"] = 5
+    _train(at)
+    for page in ("pages/data.py", "pages/build.py", "pages/train.py", "pages/evaluate.py", "pages/inspect.py"):
+        at.switch_page(page).run()
+        assert not at.exception and not at.error, (page, at.exception, _texts(at.error))
+    assert "Take it to a notebook" in _texts(at.subheader)
+    downloads = at.get("download_button")
+    assert [d.proto.label for d in downloads] == ["Download the notebook and the weights (.zip)"]
+    at.switch_page("pages/build.py").run()
+    assert at.radio(key="w.code_api").value == "functional"  # the lesson's setup chose the course's API
+    at.radio(key="build.code_scope").set_value("notebook").run()
+    assert not at.exception
+    assert "Download the notebook (.ipynb)" in [d.proto.label for d in at.get("download_button")]
+    assert any("test row 0 followed through the layers" in c for c in _texts(at.caption).splitlines())
