@@ -17,3 +17,12 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"{SHARED_DATA} is not here (it sits beside the repository on the team's machines)")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """A headless Chromium for one browser-test module (each module also starts its own server)."""
+    from browsing import headless_chromium, playwright_api
+
+    with headless_chromium(playwright_api()) as chromium:
+        yield chromium

@@ -20,7 +20,6 @@ from browsing import (
     STEP_MS,
     full_page_screenshot,
     go,
-    headless_chromium,
     no_exceptions,
     playwright_api,
     served_app,
@@ -54,12 +53,6 @@ def app_server():
 @pytest.fixture(scope="module")
 def app_url(app_server):
     return app_server[1]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with headless_chromium(sync_api) as browser:
-        yield browser
 
 
 @pytest.fixture(scope="module")

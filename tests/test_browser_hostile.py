@@ -21,7 +21,7 @@ from pathlib import Path
 from urllib.parse import urlencode, urlparse
 
 import pytest
-from browsing import headless_chromium, playwright_api, served_app
+from browsing import full_page_screenshot, go, playwright_api, served_app, wait_idle
 from hostile import EVIL, PAYLOADS, shown_as
 
 pytestmark = pytest.mark.browser
@@ -38,12 +38,6 @@ MARKUP = (
     "a, img, strong, em, code, del, h1, h2, h3, h4, h5, h6, li, blockquote, table, hr, pre, sup, "
     "[class*='stMarkdownColored'], .stMarkdownBadge, [data-testid='stIconMaterial'], [data-testid='stIconEmoji']"
 )
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with headless_chromium(sync_api) as browser:
-        yield browser
 
 
 def _serve(script: str, log_name: str) -> tuple[contextlib.ExitStack, str]:
@@ -74,20 +68,7 @@ def _evil_requests(page) -> list[str]:
 
 
 def _screenshot(page, name: str) -> None:
-    size = page.viewport_size
-    height = page.evaluate(
-        """() => Math.max(document.documentElement.scrollHeight,
-               ...[...document.querySelectorAll('[data-testid="stMain"], [data-testid="stAppViewContainer"],'
-                   + ' [data-testid="stMainBlockContainer"]')].map(e => e.scrollHeight))"""
-    )
-    page.set_viewport_size(
-        {"width": size["width"], "height": max(size["height"], min(int(height) + 40, 12_000))}
-    )
-    try:
-        page.wait_for_timeout(300)
-        page.screenshot(path=str(ARTIFACTS / name), full_page=True)
-    finally:
-        page.set_viewport_size(size)
+    full_page_screenshot(page, ARTIFACTS / name)
 
 
 def _texts(locator) -> list[str]:
@@ -132,7 +113,7 @@ def test_plain_text_is_shown_as_itself_in_every_markdown_element(browser):
 
 
 # The app itself, opened by a hostile link and fed a hostile CSV.
-from test_browser import TRAIN_MS, _choose, _go, _type_number, _wait_idle  # noqa: E402
+from test_browser import TRAIN_MS, _choose, _type_number  # noqa: E402
 
 PHISH = f"[Session expired, log in](http://{EVIL}/x) :red[**ALERT**] ![x](http://{EVIL}/p.png)"
 # Query values (no "_" or "~": those separate a link's layer fields and layers).
@@ -179,7 +160,7 @@ def _nothing_made_of_it(page, requests: list[str], where: str) -> None:
     """No link or image to the hostile host, no request to it, no icon or emoji inside Markdown, no
     colour or badge made of a hostile directive (the app's own colours may hold user text, escaped),
     no exception box: anywhere on the page."""
-    _wait_idle(page)
+    wait_idle(page)
     found = page.evaluate(
         """([evil, directed]) => {
             const made = [...document.querySelectorAll(
@@ -213,7 +194,7 @@ def test_every_page_shows_hostile_names_from_a_link_and_a_csv_as_text(browser):
         # The link: every rejected value is named, as text.
         page.goto(f"{url}/build?dataset=moons&{urlencode(LINK_VALUES)}")
         expect(page.get_by_role("heading", name="Build")).to_be_visible(timeout=STEP_MS)
-        _wait_idle(page)
+        wait_idle(page)
         shown = _shown(page)
         for value in LINK_VALUES.values():  # long values are shortened in the message
             assert shown_as(value)[:20] in shown, f"the rejected {value!r} is not named as text"
@@ -222,41 +203,41 @@ def test_every_page_shows_hostile_names_from_a_link_and_a_csv_as_text(browser):
         _screenshot(page, "01-build-after-link.png")
 
         step = "csv"
-        _go(page, "1 · Data")
+        go(page, "1 · Data")
         _choose(page, "Dataset", "Your own CSV file")
         page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(
             {"name": CSV_NAME, "mimeType": "text/csv", "buffer": _hostile_csv()}
         )
         expect(main.get_by_text("3 classes", exact=True)).to_be_visible(timeout=STEP_MS)
-        _wait_idle(page)
+        wait_idle(page)
         _nothing_made_of_it(page, requests, "Data")
         _screenshot(page, "02-data-csv.png")
 
         step = "build"
-        _go(page, "2 · Build")
+        go(page, "2 · Build")
         expect(main.get_by_text("Ready to train.")).to_be_visible(timeout=STEP_MS)
         assert shown_as(CSV_NAME) in _shown(page)
         _nothing_made_of_it(page, requests, "Build")
 
         step = "train"
-        _go(page, "3 · Train")
+        go(page, "3 · Train")
         train_button = main.get_by_role("button", name="Train", exact=True)
         expect(train_button).to_be_visible(timeout=TRAIN_MS)
-        _wait_idle(page, TRAIN_MS)
+        wait_idle(page, TRAIN_MS)
         _type_number(page, "Epochs", 2)
-        _wait_idle(page)
+        wait_idle(page)
         train_button.click()
         expect(main.get_by_text("What each neuron responds to", exact=False)).to_be_visible(timeout=TRAIN_MS)
-        _wait_idle(page, TRAIN_MS)
+        wait_idle(page, TRAIN_MS)
         shown = _shown(page)
         assert shown_as(CSV_FEATURES[0]) in shown and ":red[**ALERT**]" in shown
         _nothing_made_of_it(page, requests, "Train and its look back")
         _screenshot(page, "03-train-look-back.png")
 
         for step, title in (("evaluate", "4 · Evaluate"), ("inspect", "5 · Inspect")):
-            _go(page, title)
+            go(page, title)
             expect(page.get_by_role("heading", name=title.split(" · ")[1])).to_be_visible(timeout=TRAIN_MS)
-            _wait_idle(page, TRAIN_MS)
+            wait_idle(page, TRAIN_MS)
             page.wait_for_timeout(500)
             _nothing_made_of_it(page, requests, title)
             _screenshot(page, f"0{4 if step == 'evaluate' else 5}-{step}.png")

@@ -17,7 +17,6 @@ from browsing import (
     STEP_MS,
     full_page_screenshot,
     go,
-    headless_chromium,
     no_exceptions,
     playwright_api,
     served_app,
@@ -38,12 +37,6 @@ CLICK_TO_VISIBLE_S = 5.0  # a lesson step is a plain rerun; generous for a loade
 def app_url():
     with served_app(ARTIFACTS) as (_, url):
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with headless_chromium(sync_api) as browser:
-        yield browser
 
 
 def _answer(tab, value: str) -> None:

@@ -12,7 +12,7 @@ import secrets
 from pathlib import Path
 
 import pytest
-from browsing import headless_chromium, playwright_api, served_app
+from browsing import playwright_api, served_app
 
 pytestmark = pytest.mark.browser
 
@@ -32,12 +32,6 @@ TRAINED = re.compile(r"^(\d+) epochs? trained so far\.?$")
 def app_url():
     with served_app(ARTIFACTS) as (_, url):
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with headless_chromium(sync_api) as browser:
-        yield browser
 
 
 def _new_tab(browser):

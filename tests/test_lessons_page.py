@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
+from test_reload import new_session
 
 from nnviz.course.lessons import lesson_dirs, lesson_files, read_lessons, setup_settings
 from nnviz.model.spec import ModelSpec, count_params
@@ -21,13 +22,8 @@ def _texts(elements) -> str:
 
 
 def _lessons(query: dict | None = None, *, token: str | None = None) -> AppTest:
-    at = AppTest.from_file("../app.py", default_timeout=TIMEOUT)
-    for name, value in (query or {}).items():
-        at.query_params[name] = value
-    if token:
-        at.session_state[TOKEN] = token
-    at.run()
-    at.switch_page("pages/lessons.py").run()
+    """A new session (a browser opening this address) on the Lessons page."""
+    at = new_session(query, token=token).switch_page("pages/lessons.py").run()
     assert not at.exception, at.exception
     return at
 
@@ -156,13 +152,7 @@ def test_the_step_is_in_the_address_and_the_answers_survive_a_reload():
     token, query = at.session_state[TOKEN], dict(at.query_params)
     assert query["lesson"] == "04-cross-entropy" and query["step"] == "2"
 
-    again = AppTest.from_file("../app.py", default_timeout=TIMEOUT)
-    for name, value in query.items():
-        again.query_params[name] = value
-    again.session_state[TOKEN] = token
-    again.run()
-    again.switch_page("pages/lessons.py").run()
-    assert not again.exception, again.exception
+    again = _lessons(query, token=token)  # the same browser reloads
     assert "What is the batch's loss" in _texts(again.markdown)
     assert again.session_state["lesson_answers"]["04-cross-entropy/2"]["right"] is True
     again.button(key="lesson.close").click().run()
@@ -236,7 +226,13 @@ def test_the_sum_of_five_example_works_on_every_page_and_offers_its_notebook():
     at.button(key="lessons.example.05-hinge").click().run()
     at.session_state["epochs"] = 5
     _train(at)
-    for page in ("pages/data.py", "pages/build.py", "pages/train.py", "pages/evaluate.py", "pages/inspect.py"):
+    for page in (
+        "pages/data.py",
+        "pages/build.py",
+        "pages/train.py",
+        "pages/evaluate.py",
+        "pages/inspect.py",
+    ):
         at.switch_page(page).run()
         assert not at.exception and not at.error, (page, at.exception, _texts(at.error))
     assert "Take it to a notebook" in _texts(at.subheader)
