@@ -104,6 +104,20 @@ def test_each_course_example_is_the_courses_network_and_settings(name):
     assert lesson.steps[0].setup == lesson.setup  # the first step sets the example up
 
 
+@pytest.mark.parametrize("name", [lesson.name for lesson in BUILT_IN if lesson.translation_of])
+def test_a_translation_asks_what_its_original_asks_with_the_same_setups(name):
+    translation = BY_NAME[name]
+    original = BY_NAME[translation.translation_of]
+    assert translation.language != original.language and translation.setup == original.setup
+    assert len(translation.steps) == len(original.steps)
+    for ours, theirs in zip(translation.steps, original.steps):
+        assert (ours.setup, ours.page, ours.show) == (theirs.setup, theirs.page, theirs.show)
+        assert (ours.question is None) == (theirs.question is None)
+        if ours.question:
+            same = ("kind", "answer", "check", "tolerance", "input")
+            assert [getattr(ours.question, f) for f in same] == [getattr(theirs.question, f) for f in same]
+
+
 def test_the_softmax_by_hand_gives_the_courses_probabilities():
     show = BY_NAME["01-iris"].steps[1].show
     assert show.kind == "softmax"

@@ -62,10 +62,11 @@ def keras_calls(at: AppTest) -> list[str]:
     return [line.split("  #")[0] for code in at.code for line in code.value.splitlines() if "  # " in line]
 
 
-def test_home_links_to_the_four_steps():
+def test_home_links_to_the_lessons_and_the_steps():
     at = open_app()
     assert at.title[0].value == "nnviz"
     assert [link.label for link in at.get("page_link")] == [
+        "Lessons",
         "1 · Data",
         "2 · Build",
         "3 · Train",

@@ -472,6 +472,16 @@ def _question(reader: _Reader, data: dict) -> Question | None:
     )
 
 
+def expected_settings(lesson: Lesson, number: int) -> dict[str, object]:
+    """The settings step ``number`` (from 1) of ``lesson`` expects: the lesson's course example, then
+    the setup of each step up to this one, later ones winning."""
+    settings: dict[str, object] = {}
+    for setup in (lesson.setup, *(step.setup for step in lesson.steps[:number])):
+        if setup:
+            settings |= setup_settings(setup)[0]
+    return settings
+
+
 def lesson_dirs(environ: Mapping[str, str] = os.environ) -> list[Path]:
     """Where lessons are read from: the built-in ``lessons/``, then each folder in ``NNVIZ_LESSONS``."""
     extra = [Path(part) for part in environ.get(EXTRA_DIRS_ENV, "").split(os.pathsep) if part.strip()]
@@ -521,7 +531,7 @@ WORDS = {
         "previous": "Previous step",
         "next": "Next step",
         "all_lessons": "All lessons",
-        "set_up": "Set up the app for this step again",
+        "set_up": "Set up the app for this step",
         "set_up_done": "The app is set up for this step.",
         "go_to": "Go to",
         "your_answer": "Your answer",
@@ -542,7 +552,7 @@ WORDS = {
         "previous": "Vorige stap",
         "next": "Volgende stap",
         "all_lessons": "Alle lessen",
-        "set_up": "Zet de app opnieuw klaar voor deze stap",
+        "set_up": "Zet de app klaar voor deze stap",
         "set_up_done": "De app staat klaar voor deze stap.",
         "go_to": "Ga naar",
         "your_answer": "Jouw antwoord",
@@ -563,7 +573,7 @@ WORDS = {
         "previous": "Vorheriger Schritt",
         "next": "Nächster Schritt",
         "all_lessons": "Alle Lektionen",
-        "set_up": "Die App für diesen Schritt neu einrichten",
+        "set_up": "Die App für diesen Schritt einrichten",
         "set_up_done": "Die App ist für diesen Schritt eingerichtet.",
         "go_to": "Weiter zu",
         "your_answer": "Deine Antwort",

@@ -21,6 +21,7 @@ from nnviz.course.lessons import (
     Question,
     Show,
     Step,
+    expected_settings,
     lesson_dirs,
     lesson_files,
     read_lessons,
@@ -74,15 +75,25 @@ def answered(lesson: Lesson) -> tuple[int, int]:
     return sum(bool(_answers().get(key, {}).get("right")) for key in keys), len(keys)
 
 
-def open_step(lesson: Lesson, number: int, *, from_start: bool = False) -> None:
-    """Go to step ``number`` (from 1) of ``lesson`` and set the app up as it says (with ``from_start``:
-    first as the lesson's course example says)."""
+def open_step(lesson: Lesson, number: int, *, whole: bool = False) -> None:
+    """Go to step ``number`` (from 1) of ``lesson`` and set the app up as the step says; with ``whole``,
+    as the lesson's example and every step up to this one say (what a student changed on the way
+    as a task is otherwise kept)."""
     session = st.session_state
     session[state.LESSON], session[state.LESSON_STEP] = lesson.name, number
     step = lesson.steps[number - 1]
-    for setup in (lesson.setup if from_start else "", step.setup):
-        if setup:
-            apply_settings(setup_settings(setup)[0])
+    if whole:
+        apply_settings(expected_settings(lesson, number))
+    elif step.setup:
+        apply_settings(setup_settings(step.setup)[0])
+
+
+def resume_at(lesson: Lesson) -> int:
+    """Where a student continues ``lesson``: the first step whose question is not answered right yet."""
+    for number, step in enumerate(lesson.steps, 1):
+        if step.question and not _answers().get(_answer_key(lesson, number), {}).get("right"):
+            return number
+    return 1
 
 
 def close_lesson() -> None:
@@ -147,8 +158,8 @@ def lesson_list(lessons: list[Lesson], errors: list[LessonError]) -> None:
                     icon=":material/play_arrow:",
                     type="primary",
                     on_click=open_step,
-                    args=(lesson, 1),
-                    kwargs={"from_start": True},
+                    args=(lesson, resume_at(lesson) if started else 1),
+                    kwargs={"whole": True},
                 )
                 if lesson.setup:
                     st.button(
@@ -185,7 +196,7 @@ def lesson_view(lesson: Lesson, app: AppState, dataset_key: str) -> None:
     st.header(plain(lesson.title))
     progress = st.empty()  # filled in last: a check below may have just added a right answer
     st.markdown(step.text)
-    _setup_status(lesson, number, step, said)
+    _setup_status(lesson, number, said)
     if step.page:
         path, label, icon = PAGE_FILES[step.page]
         st.page_link(path, label=f"{said['go_to']} {label}", icon=icon)
@@ -213,19 +224,19 @@ def lesson_view(lesson: Lesson, app: AppState, dataset_key: str) -> None:
     )  # fmt: skip
 
 
-def _setup_status(lesson: Lesson, number: int, step: Step, said: dict[str, str]) -> None:
-    """Whether the app is in the step's setup, and a button to put it back there."""
-    setup = step.setup or (lesson.setup if number == 1 else "")
-    if not setup:
+def _setup_status(lesson: Lesson, number: int, said: dict[str, str]) -> None:
+    """Whether the app is set up as the step expects (:func:`expected_settings`), and a button to set
+    it up so when it is not (a link to a later step, a change made on another page)."""
+    wanted = expected_settings(lesson, number)
+    if not wanted:
         return
-    wanted = setup_settings(setup)[0]
     current = current_settings()
     if all(current.get(key) == value for key, value in wanted.items()):
         st.caption(f":material/check: {said['set_up_done']}")
     else:
         st.button(
             said["set_up"], icon=":material/settings_backup_restore:", key="lesson.setup",
-            on_click=open_step, args=(lesson, number), kwargs={"from_start": number == 1},
+            on_click=open_step, args=(lesson, number), kwargs={"whole": True},
         )  # fmt: skip
 
 
