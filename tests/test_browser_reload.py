@@ -209,6 +209,10 @@ def test_a_token_the_server_no_longer_knows_is_explained_once(app_url, browser):
         expect(_main(tab).get_by_text(re.compile(r"could not be restored: .* train again"))).to_be_visible()
         _wait_idle(tab)
         _screenshot(tab, "07-not-restored.png")
+        # The new token is written by a script in the page, which a busy machine may run a moment later.
+        tab.wait_for_function(
+            "stale => /nnviz_token=/.test(document.cookie) && !document.cookie.includes(stale)", arg=stale
+        )
         fresh = [c["value"] for c in context.cookies() if c["name"] == "nnviz_token"]
         assert fresh and fresh[0] != stale
         tab.reload()

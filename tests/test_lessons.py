@@ -256,6 +256,12 @@ def test_a_broken_lesson_file_is_refused_naming_what_to_change(tmp_path, content
     assert str(refused.value).startswith("lesson.toml: ")
 
 
+def test_a_file_saved_with_a_bom_and_windows_line_ends_reads(tmp_path):
+    path = tmp_path / "windows.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + _GOOD.replace("\n", "\r\n").encode())
+    assert read_lesson(path).title == "T"
+
+
 def test_the_step_a_problem_is_in_is_named(tmp_path):
     path = tmp_path / "two.toml"
     path.write_text(_GOOD + '[[steps]]\ntext = "b"\n[steps.question]\ntext = "Q"\nanswer = "x"\n')

@@ -152,7 +152,7 @@ class TestBuildPage:
         script = at.code[0].value
         assert "make_moons(300, noise=0.15, random_state=0)" in script
         assert "model.fit(X_train, y_train, epochs=7, batch_size=16, validation_split=0.2" in script
-        at.radio(key="build.code_api").set_value("functional").run()
+        at.radio(key="w.code_api").set_value("functional").run()
         assert "model = keras.Model(inputs=inputs, outputs=x)" in at.code[0].value
         assert at.get("download_button")
 
