@@ -33,7 +33,7 @@ page = st.navigation(
     position="top" if st.session_state[PRESENT] else "sidebar",  # presentation mode hides the sidebar
 )
 note_page(page.url_path)  # a run may go on while its page is open, even when redraws come late
-sidebar()
+sidebar(on_lessons=page.url_path == "lessons")
 try:
     with projector_style(st.session_state[PRESENT]):
         page.run()

@@ -199,7 +199,9 @@ def read_lesson(path: Path) -> Lesson:
             raise LessonError(
                 path, problems + [f"it is {size:,} bytes; a lesson file takes at most {MAX_FILE_BYTES:,}"]
             )
-        data = tomllib.loads(path.read_bytes().decode("utf-8-sig"))  # a BOM, as Windows editors write, is fine
+        data = tomllib.loads(
+            path.read_bytes().decode("utf-8-sig")
+        )  # a BOM, as Windows editors write, is fine
     except UnicodeDecodeError as err:
         raise LessonError(
             path, problems + [f"it is not UTF-8 text (byte {err.start}); save it as UTF-8"]

@@ -93,7 +93,12 @@ def course_notebook(
             raise ValueError("An uploaded CSV travels only inside the download's .npz: give weights_file.")
         data = _csv_code(weights_file)
     else:
-        data = data_code(dataset_key, seed=fit.seed, **data_options)
+        # numpy is imported in the first cell already
+        data = (
+            data_code(dataset_key, seed=fit.seed, **data_options)
+            .replace("import numpy as np\n", "")
+            .lstrip("\n")
+        )
     layers = " → ".join(layer.label() for layer in spec.layers)
     md, code = nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell
     cells = [
@@ -123,9 +128,11 @@ def course_notebook(
     cells += [
         md("## Evaluate\nThe test rows, which training never saw."),
         code(
-            "test_loss, test_metric = model.evaluate(X_test, y_test, verbose=0)\n"
-            f'print(f"test loss {{test_loss:.4f}}, test {_metric(spec)} {{test_metric:.4f}}")\n'
-            + sign_accuracy_code(spec).replace("import numpy as np\n\n", "")
+            (
+                "test_loss, test_metric = model.evaluate(X_test, y_test, verbose=0)\n"
+                f'print(f"test loss {{test_loss:.4f}}, test {_metric(spec)} {{test_metric:.4f}}")\n'
+                + sign_accuracy_code(spec).replace("import numpy as np\n\n", "")
+            ).rstrip()
         ),
         md(
             "## One input through the network\n"
@@ -301,7 +308,7 @@ def _by_hand_code(spec: ModelSpec) -> str:
 def _prediction_code(spec: ModelSpec, class_names: Sequence[str]) -> str:
     if spec.loss == "mse":
         return 'print(f"\\nprediction: {float(output[0]):.3f}")'
-    names = f"class_names = {json.dumps(list(class_names))}\n"
+    names = f"class_names = {json.dumps(list(class_names), ensure_ascii=False)}\n"  # a Python literal too
     if spec.loss == "sparse_categorical_crossentropy":
         return names + (
             "best = int(np.argmax(output))\n"

@@ -13,8 +13,12 @@ from nnviz.ui.widgets import state_widget
 SIDEBAR_TITLE = "frame.dataset_title"  # the dataset's name as this run's sidebar and dataset box show it
 
 
-def sidebar() -> None:
-    """Show what this session works on; the seed makes data, weights and shuffling repeatable."""
+def sidebar(*, on_lessons: bool = False) -> None:
+    """Show what this session works on; the seed makes data, weights and shuffling repeatable.
+
+    Args:
+        on_lessons: the Lessons page is open (no link back to the lesson it shows).
+    """
     # The name of the data in use: an offline stand-in's once a download failed (see retitle_if_stale).
     title = st.session_state[SIDEBAR_TITLE] = dataset_title(st.session_state[state.DATASET])
     if presentation_frame():
@@ -23,7 +27,7 @@ def sidebar() -> None:
             _presentation_switch()
         return
     with st.sidebar:
-        if st.session_state[state.LESSON]:
+        if st.session_state[state.LESSON] and not on_lessons:
             st.page_link(
                 "pages/lessons.py",
                 label=f"Back to the lesson, step {st.session_state[state.LESSON_STEP]}",

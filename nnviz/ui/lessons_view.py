@@ -20,7 +20,6 @@ from nnviz.course.lessons import (
     LessonError,
     Question,
     Show,
-    Step,
     expected_settings,
     lesson_dirs,
     lesson_files,
