@@ -194,3 +194,43 @@ def test_a_class_name_from_a_file_is_a_string_literal_not_code():
     namespace: dict = {}
     exec(f"class_names = {names}", namespace)  # noqa: S102 - the point: it only defines a list
     assert namespace["class_names"] == list(hostile)
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_the_notebooks_numpy_is_the_inspect_pages_for_random_networks(seed, capsys):
+    """The notebook's by_hand and predict_and_log, run here on random networks of every layer kind
+    (convolutions with strides and both paddings, pooling, batch normalisation, rescaling...): each
+    printed layer equals the Inspect page's trace of the same input."""
+    from test_backprop import _random_network
+
+    from nnviz.model.spec import check_spec
+
+    rng = np.random.default_rng(seed)
+    spec, target = _random_network(rng)
+    while check_spec(spec, target):
+        spec, target = _random_network(rng)
+    model = build_model(spec, seed=seed)
+    x = (rng.normal(size=spec.input_shape) * 3).astype(np.float32)
+    notebook = course_notebook(spec, "moons", FitSettings(1, 8, 0.0), sample=values_sample(x, "random"))
+    functions = [
+        cell.source
+        for cell in notebook.cells
+        if "def by_hand" in cell.source or "def predict_and_log" in cell.source
+    ]
+    namespace = {"np": np, "keras": __import__("keras")}
+    for source in functions:
+        exec(source, namespace)  # noqa: S102 - the notebook's own code, as a kernel would run it
+    capsys.readouterr()
+    namespace["predict_and_log"](model, x)
+    lines = capsys.readouterr().out.splitlines()
+    trace = layer_trace(model, x)
+    keras_lines = [line for line in lines if line.startswith("  Keras:")]
+    numpy_lines = [line for line in lines if line.startswith("  numpy:")]
+    assert len(keras_lines) == len(numpy_lines) == len(trace)
+    for step, keras_line, numpy_line in zip(trace, keras_lines, numpy_lines):
+        shown = min(step.keras_output.size, SHOWN_VALUES)
+        for line, values in ((keras_line, step.keras_output), (numpy_line, step.numpy_output)):
+            expected = np.asarray(values, np.float64).reshape(-1)[:shown]
+            np.testing.assert_allclose(
+                _printed_values(line), expected, rtol=1e-5, atol=1e-5, err_msg=f"{step.kind}: {line}"
+            )
