@@ -12,6 +12,7 @@ import time
 import zipfile
 from pathlib import Path
 
+import nbformat
 import pytest
 from browsing import (
     STEP_MS,
@@ -136,6 +137,34 @@ def test_a_student_walks_the_first_iris_lesson_and_takes_it_to_a_notebook(app_ur
         assert f"prediction: {said.group(1)} with probability {said.group(2)}" in printed
         assert "x = X_test[0]" in (tmp_path / "nnviz_iris.ipynb").read_text()
         assert "epoch 20/20:" in printed  # it trained the 20 epochs trained here
+
+        step = "build notebook"
+        go(tab, "2 · Build")
+        main.get_by_text("Jupyter notebook", exact=True).click()
+        wait_idle(tab)
+        with tab.expect_download() as download:
+            main.get_by_role("button", name="Download the notebook (.ipynb)").click()
+        setup = nbformat.reads(Path(download.value.path()).read_text(), as_version=4)
+        nbformat.validate(setup)
+        sources = "\n".join(cell.source for cell in setup.cells)
+        assert "load_iris()" in sources and "x = X_test[0]" in sources and "np.load" not in sources
+        assert "EPOCHS, BATCH_SIZE, VALIDATION_SPLIT, SEED = 20, 8, 0.0, 0" in sources
+        assert "keras.Sequential" in sources
+
+        step = "functional"  # the API chosen on Build is the one both downloads write
+        main.get_by_text("Functional (layer calls)", exact=True).click()
+        wait_idle(tab)
+        with tab.expect_download() as download:
+            main.get_by_role("button", name="Download the notebook (.ipynb)").click()
+        assert "keras.Model(inputs=inputs, outputs=x)" in Path(download.value.path()).read_text()
+        go(tab, "5 · Inspect")
+        button = main.get_by_role("button", name="Download the notebook and the weights (.zip)")
+        expect(button).to_be_visible(timeout=TRAIN_MS)
+        wait_idle(tab)
+        with tab.expect_download() as download:
+            button.click()
+        bundle = zipfile.ZipFile(io.BytesIO(Path(download.value.path()).read_bytes()))
+        assert "keras.Model(inputs=inputs, outputs=x)" in bundle.read("nnviz_iris.ipynb").decode()
     except BaseException:
         full_page_screenshot(tab, ARTIFACTS / f"failure-{step.replace(' ', '-')}.png")
         raise
@@ -146,7 +175,6 @@ def test_a_student_walks_the_first_iris_lesson_and_takes_it_to_a_notebook(app_ur
 def _run_notebook(path: Path) -> str:
     """Run the notebook in a fresh kernel beside its .npz; what it printed."""
     import nbclient
-    import nbformat
 
     notebook = nbformat.read(path, as_version=4)
     nbclient.NotebookClient(

@@ -134,6 +134,11 @@ class Lesson:
     words: Mapping[str, str] = field(default_factory=dict)
 
 
+def shown_path(path: Path) -> str:
+    """A lesson file as the page names it: its folder and its name (not where the server keeps it)."""
+    return f"{path.parent.name}/{path.name}"
+
+
 class LessonError(ValueError):
     """A lesson file that cannot be used; ``problems`` says what to change, one message each."""
 
@@ -516,7 +521,10 @@ def read_lessons(files: Iterable[Path]) -> tuple[list[Lesson], list[LessonError]
         if lesson.name in lessons:
             errors.append(
                 LessonError(
-                    path, [f"{lessons[lesson.name].path} already has the name {lesson.name}; rename one"]
+                    path,
+                    [
+                        f"{shown_path(lessons[lesson.name].path)} already has the name {lesson.name}; rename one"
+                    ],
                 )
             )
             continue

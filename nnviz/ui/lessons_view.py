@@ -25,6 +25,7 @@ from nnviz.course.lessons import (
     lesson_files,
     read_lessons,
     setup_settings,
+    shown_path,
     words,
 )
 from nnviz.model.spec import check_spec, count_params
@@ -33,6 +34,7 @@ from nnviz.ui.sharing import apply_settings
 from nnviz.ui.sharing import setup_settings as current_settings
 from nnviz.ui.text import plain
 from nnviz.ui.widgets import bound, state_widget
+from nnviz.views.words import plural
 
 PAGE_FILES = {
     "data": ("pages/data.py", "1 · Data", ":material/table_chart:"),
@@ -170,10 +172,14 @@ def lesson_list(lessons: list[Lesson], errors: list[LessonError]) -> None:
                     + ("" if lesson.language == "en" else f" · {_language_name(lesson.language)}")
                 )
     if errors:
-        with st.expander(f"{len(errors)} lesson file(s) could not be read", icon=":material/warning:"):
+        with st.expander(
+            f"{plural(len(errors), 'lesson file')} could not be read", icon=":material/warning:"
+        ):
             st.caption("Fix what each message says and reload the page; the other lessons work meanwhile.")
             for error in errors:
-                st.error(plain(f"{error.path}: " + "; ".join(error.problems)), icon=":material/error:")
+                st.error(
+                    plain(f"{shown_path(error.path)}: " + "; ".join(error.problems)), icon=":material/error:"
+                )
 
 
 def _in_language(lessons: list[Lesson], language: str) -> list[Lesson]:

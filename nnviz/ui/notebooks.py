@@ -3,6 +3,7 @@ input being inspected (Inspect page)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import streamlit as st
@@ -41,22 +42,28 @@ def _export_key(dataset: Dataset) -> str:
     return "csv" if dataset.key.startswith("csv") else dataset.key
 
 
-def setup_notebook(spec: ModelSpec, dataset: Dataset, api: str) -> str:
-    """The notebook of the setup (no trained weights: it trains its own), following test row 0."""
-    import nbformat
-
-    from nnviz.model.notebook import course_notebook, row_sample
-
-    notebook = course_notebook(
-        spec,
+def setup_notebook(spec: ModelSpec, dataset: Dataset, api: str) -> Callable[[], str]:
+    """What makes the notebook of the setup (no trained weights: it trains its own, following test
+    row 0) when the download button is pressed. The session is read now: the button's callable runs
+    outside the script, where the session cannot be read."""
+    key, fit, options, class_names = (
         _export_key(dataset),
         fit_settings(),
-        sample=row_sample("test", 0),
-        class_names=dataset.class_names,
-        api=api,
-        **data_options(dataset),
+        data_options(dataset),
+        dataset.class_names,
     )
-    return nbformat.writes(notebook)
+
+    def notebook() -> str:
+        import nbformat
+
+        from nnviz.model.notebook import course_notebook, row_sample
+
+        made = course_notebook(
+            spec, key, fit, sample=row_sample("test", 0), class_names=class_names, api=api, **options
+        )
+        return nbformat.writes(made)
+
+    return notebook
 
 
 def notebook_download(ws: Workspace, spec: ModelSpec, dataset: Dataset, sample: Sample) -> None:
@@ -70,7 +77,9 @@ def notebook_download(ws: Workspace, spec: ModelSpec, dataset: Dataset, sample: 
     fit = fit_settings(epochs)
     what = "your drawing" if dataset.is_image else "the values you typed"
     notebook_sample = row_sample(*sample.row) if sample.row else values_sample(sample.x, what)
+    # Read now: the button's callable runs outside the script, where the session cannot be read.
     model, class_names, options = ws.model, dataset.class_names, data_options(dataset)
+    api = st.session_state[state.CODE_API]
     arrays = None
     if key == "csv":
         arrays = {name: getattr(dataset, name) for name in ("X_train", "y_train", "X_test", "y_test")}
@@ -78,7 +87,7 @@ def notebook_download(ws: Workspace, spec: ModelSpec, dataset: Dataset, sample: 
     def bundle() -> bytes:  # made when the button is pressed, not on every run of the page
         notebook = course_notebook(
             spec, key, fit, sample=notebook_sample, class_names=class_names,
-            api=st.session_state.get(state.CODE_API, "sequential"),
+            api=api,
             weights_file=f"{stem}.npz", **options,
         )  # fmt: skip
         return notebook_bundle(notebook, stem, model.get_weights(), arrays)

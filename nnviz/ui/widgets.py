@@ -397,7 +397,7 @@ def code_view(spec: ModelSpec, dataset: Dataset) -> None:
         )
         st.download_button(
             "Download the notebook (.ipynb)",
-            lambda: setup_notebook(spec, dataset, api),
+            setup_notebook(spec, dataset, api),
             file_name=f"nnviz_{dataset.key}.ipynb",
             mime="application/x-ipynb+json",
             icon=":material/download:",
