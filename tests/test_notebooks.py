@@ -94,6 +94,21 @@ def _printed_values(line: str) -> np.ndarray:
     return np.array([float(v) for v in inside.replace("\n", " ").split(",") if v.strip()])
 
 
+def _same_as_the_trace(lines: list[str], trace, *, atol: float) -> None:
+    """The ``Keras:`` and ``numpy:`` lines predict_and_log printed are the trace's values, layer by layer."""
+    keras_lines = [line for line in lines if line.startswith("  Keras:")]
+    numpy_lines = [line for line in lines if line.startswith("  numpy:")]
+    assert len(keras_lines) == len(numpy_lines) == len(trace)
+    for step, keras_line, numpy_line in zip(trace, keras_lines, numpy_lines):
+        shown = min(step.keras_output.size, SHOWN_VALUES)
+        for line, values in ((keras_line, step.keras_output), (numpy_line, step.numpy_output)):
+            expected = np.asarray(values, np.float64).reshape(-1)[:shown]
+            np.testing.assert_allclose(
+                _printed_values(line), expected, rtol=1e-5, atol=atol, err_msg=f"{step.kind}: {line}"
+            )
+        assert ("values)" in keras_line) == (step.keras_output.size > SHOWN_VALUES)
+
+
 @pytest.mark.parametrize("key", list(CASES))
 def test_the_exported_notebook_prints_the_apps_numbers(key, tmp_path, monkeypatch):
     spec, fit, api = CASES[key]
@@ -144,17 +159,8 @@ def test_the_exported_notebook_prints_the_apps_numbers(key, tmp_path, monkeypatc
 
     # predict_and_log: every layer's Keras and numpy values are the Inspect page's.
     trace = layer_trace(model, x)
-    keras_lines = [line for line in lines if line.startswith("  Keras:")]
-    numpy_lines = [line for line in lines if line.startswith("  numpy:")]
-    assert len(keras_lines) == len(numpy_lines) == len(trace) == len(spec.layers)
-    for step, keras_line, numpy_line in zip(trace, keras_lines, numpy_lines):
-        shown = min(step.keras_output.size, SHOWN_VALUES)
-        for line, values in ((keras_line, step.keras_output), (numpy_line, step.numpy_output)):
-            expected = np.asarray(values, np.float64).reshape(-1)[:shown]
-            np.testing.assert_allclose(
-                _printed_values(line), expected, rtol=1e-5, atol=6e-7, err_msg=f"{step.name}: {line}"
-            )
-        assert ("values)" in keras_line) == (step.keras_output.size > SHOWN_VALUES)
+    assert len(trace) == len(spec.layers)
+    _same_as_the_trace(lines, trace, atol=6e-7)  # printed with 6 decimals
     differences = [float(line.rsplit(" ", 1)[1]) for line in lines if "largest difference" in line]
     assert len(differences) == len(trace) and max(differences) < 1e-4
     output = trace[-1].keras_output
@@ -223,14 +229,4 @@ def test_the_notebooks_numpy_is_the_inspect_pages_for_random_networks(seed, caps
     capsys.readouterr()
     namespace["predict_and_log"](model, x)
     lines = capsys.readouterr().out.splitlines()
-    trace = layer_trace(model, x)
-    keras_lines = [line for line in lines if line.startswith("  Keras:")]
-    numpy_lines = [line for line in lines if line.startswith("  numpy:")]
-    assert len(keras_lines) == len(numpy_lines) == len(trace)
-    for step, keras_line, numpy_line in zip(trace, keras_lines, numpy_lines):
-        shown = min(step.keras_output.size, SHOWN_VALUES)
-        for line, values in ((keras_line, step.keras_output), (numpy_line, step.numpy_output)):
-            expected = np.asarray(values, np.float64).reshape(-1)[:shown]
-            np.testing.assert_allclose(
-                _printed_values(line), expected, rtol=1e-5, atol=1e-5, err_msg=f"{step.kind}: {line}"
-            )
+    _same_as_the_trace(lines, layer_trace(model, x), atol=1e-5)
