@@ -17,6 +17,7 @@ from nnviz.course.lessons import (
     WORDS,
     LessonError,
     Question,
+    filled,
     lesson_dirs,
     lesson_files,
     read_lesson,
@@ -305,6 +306,14 @@ def test_a_lesson_in_another_language_brings_its_words():
     said = words(dutch)
     assert said["check"] == "Controleer" and said["next"] == "Volgende stap"
     assert set(said) == set(WORDS["en"]) and all(set(table) == set(WORDS["en"]) for table in WORDS.values())
+
+
+def test_a_lecturers_words_are_filled_in_without_tripping_on_their_own_braces():
+    assert (
+        filled(WORDS["nl"]["progress"], steps=3, right=1, questions=2)
+        == "3 stappen · 1 van 2 vragen beantwoord"
+    )
+    assert filled("{right}/{questions} {0} {x:>3} {", right=1, questions=2) == "1/2 {0} {x:>3} {"
 
 
 def test_a_lessons_own_words_override_and_an_unknown_language_falls_back_to_english(tmp_path):

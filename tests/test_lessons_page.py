@@ -173,6 +173,9 @@ def test_the_dutch_lesson_and_its_words():
     assert "Wat is een neuron?" in titles and "What is a neuron?" not in titles
     assert "Iris 4\\-5\\-3\\: je eerste netwerk" in titles and "your first network" not in titles
     assert "Two moons\\: a curved boundary" in titles  # lessons without a Dutch version: in English
+    assert at.button(key="lessons.start.00-neuron-nl").label == "Begin"
+    assert at.button(key="lessons.example.01-iris-nl").label == "Open het cursusvoorbeeld"
+    assert "3 stappen · 0 van 3 vragen beantwoord · Nederlands" in _texts(at.caption).replace("\\", "")
     at.button(key="lessons.start.00-neuron-nl").click().run()
     assert at.button(key="lesson.check.00-neuron-nl/1").label == "Controleer"
     assert at.button(key="lesson.next").label == "Volgende stap"

@@ -536,6 +536,10 @@ def read_lessons(files: Iterable[Path]) -> tuple[list[Lesson], list[LessonError]
 WORDS = {
     "en": {
         "language": "English",
+        "start": "Start",
+        "continue": "Continue",
+        "open_example": "Open the course example",
+        "progress": "{steps} steps · {right} of {questions} questions answered",
         "step": "Step",
         "of": "of",
         "previous": "Previous step",
@@ -557,6 +561,10 @@ WORDS = {
     },
     "nl": {
         "language": "Nederlands",
+        "start": "Begin",
+        "continue": "Verder",
+        "open_example": "Open het cursusvoorbeeld",
+        "progress": "{steps} stappen · {right} van {questions} vragen beantwoord",
         "step": "Stap",
         "of": "van",
         "previous": "Vorige stap",
@@ -578,6 +586,10 @@ WORDS = {
     },
     "de": {
         "language": "Deutsch",
+        "start": "Starten",
+        "continue": "Weiter",
+        "open_example": "Kursbeispiel öffnen",
+        "progress": "{steps} Schritte · {right} von {questions} Fragen beantwortet",
         "step": "Schritt",
         "of": "von",
         "previous": "Vorheriger Schritt",
@@ -598,6 +610,14 @@ WORDS = {
         "done": "Lektion geschafft: alle Fragen beantwortet.",
     },
 }
+
+
+def filled(text: str, **values: object) -> str:
+    """``text`` with each ``{name}`` replaced by its value; other braces (a lesson's own words may have
+    any) are left as they are."""
+    for name, value in values.items():
+        text = text.replace(f"{{{name}}}", str(value))
+    return text
 
 
 def words(lesson: Lesson) -> dict[str, str]:

@@ -21,6 +21,7 @@ from nnviz.course.lessons import (
     Question,
     Show,
     expected_settings,
+    filled,
     lesson_dirs,
     lesson_files,
     read_lessons,
@@ -147,6 +148,7 @@ def lesson_list(lessons: list[Lesson], errors: list[LessonError]) -> None:
         shown = _in_language(lessons, st.session_state[state.LESSON_LANGUAGE] or languages[0])
     for lesson in shown:
         right, questions = answered(lesson)
+        said = words(lesson)
         with st.container(border=True):
             st.markdown(f"**{plain(lesson.title)}**")
             if lesson.summary:
@@ -154,7 +156,7 @@ def lesson_list(lessons: list[Lesson], errors: list[LessonError]) -> None:
             started = any(_answers().get(_answer_key(lesson, k)) for k in range(1, len(lesson.steps) + 1))
             with st.container(horizontal=True, vertical_alignment="center"):
                 st.button(
-                    "Continue" if started else "Start",
+                    said["continue"] if started else said["start"],
                     key=f"lessons.start.{lesson.name}",
                     icon=":material/play_arrow:",
                     type="primary",
@@ -164,11 +166,11 @@ def lesson_list(lessons: list[Lesson], errors: list[LessonError]) -> None:
                 )
                 if lesson.setup:
                     st.button(
-                        "Open the course example", key=f"lessons.example.{lesson.name}",
+                        said["open_example"], key=f"lessons.example.{lesson.name}",
                         icon=":material/open_in_new:", on_click=open_example, args=(lesson,),
                     )  # fmt: skip
                 st.caption(
-                    f"{len(lesson.steps)} steps · {right} of {questions} questions answered"
+                    plain(filled(said["progress"], steps=len(lesson.steps), right=right, questions=questions))
                     + ("" if lesson.language == "en" else f" · {_language_name(lesson.language)}")
                 )
     if errors:
