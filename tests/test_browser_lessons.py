@@ -198,6 +198,10 @@ def test_the_dutch_neuron_lesson(app_url, browser):
         tab.goto(f"{app_url}/lessons")
         main.get_by_text("Nederlands", exact=True).click()
         expect(main.get_by_text("Wat is een neuron?")).to_be_visible()
+        expect(main.get_by_role("button", name="Open het cursusvoorbeeld")).to_be_visible()
+        wait_idle(tab)
+        no_exceptions(tab)
+        full_page_screenshot(tab, ARTIFACTS / "05a-dutch-list.png")
         main.locator(".st-key-lessons-start-00-neuron-nl").get_by_role("button").click()
         expect(main.get_by_role("button", name="Controleer")).to_be_visible()
         weights = main.get_by_label("w1", exact=True)
@@ -206,7 +210,7 @@ def test_the_dutch_neuron_lesson(app_url, browser):
         expect(main.get_by_text(re.compile(r"^Keras Dense\(1, relu\): 2"))).to_be_visible()
         wait_idle(tab)
         no_exceptions(tab)
-        full_page_screenshot(tab, ARTIFACTS / "05-dutch-neuron.png")
+        full_page_screenshot(tab, ARTIFACTS / "05b-dutch-neuron.png")
     except BaseException:
         full_page_screenshot(tab, ARTIFACTS / "failure-dutch.png")
         raise
