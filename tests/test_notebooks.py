@@ -230,3 +230,44 @@ def test_the_notebooks_numpy_is_the_inspect_pages_for_random_networks(seed, caps
     namespace["predict_and_log"](model, x)
     lines = capsys.readouterr().out.splitlines()
     _same_as_the_trace(lines, layer_trace(model, x), atol=1e-5)
+
+
+def test_an_uploaded_csvs_notebook_runs_on_the_rows_in_its_npz(tmp_path, monkeypatch):
+    """A CSV with hostile names: the notebook reads the prepared rows from its .npz, names the classes
+    as the file does (as string literals), and prints the app's evaluation and trace."""
+    from nnviz.data.csvdata import csv_dataset, read_csv
+
+    rng = np.random.default_rng(3)
+    hostile = "x');print('pwned');('\u2028y"  # a class named like code, with a line separator
+    rows = ["a,b,label"]
+    for _ in range(60):
+        a, b = rng.normal(size=2)
+        rows.append(f"{a:.4f},{b:.4f},{'ok' if a + b > 0 else hostile}")
+    table = read_csv(("\n".join(rows) + "\n").encode())
+    dataset, _ = csv_dataset(table, target="label", random_state=0)
+    assert hostile in dataset.class_names
+    spec = _spec((2,), "Dense_4_tanh~Dense_2_softmax", "sparse_categorical_crossentropy", "adam", 0.05)
+    model = build_model(spec, seed=0)
+    fit = FitSettings(3, 8, 0.25, seed=0)
+    history = Trainer(model, dataset.X_train, dataset.y_train, batch_size=8, validation_split=0.25).run(3)
+    arrays = {name: getattr(dataset, name) for name in ("X_train", "y_train", "X_test", "y_test")}
+    notebook = course_notebook(
+        spec,
+        "csv",
+        fit,
+        sample=row_sample("test", 1),
+        class_names=dataset.class_names,
+        weights_file="nnviz_csv.npz",
+    )
+    zipfile.ZipFile(
+        io.BytesIO(notebook_bundle(notebook, "nnviz_csv", model.get_weights(), arrays))
+    ).extractall(tmp_path)
+    printed = _run(tmp_path, "nnviz_csv", monkeypatch)
+    assert "pwned" not in printed.replace("print('pwned')", "")  # the name was data, never run
+    assert f"epoch 3/3: loss {history[-1]['loss']:.4f}" in printed
+    loss, metric = model.evaluate(dataset.X_test, dataset.y_test, verbose=0)
+    assert f"test loss {loss:.4f}, test accuracy {metric:.4f}" in printed
+    trace = layer_trace(model, dataset.X_test[1])
+    _same_as_the_trace(printed.splitlines(), trace, atol=6e-7)
+    best = int(np.argmax(trace[-1].keras_output))
+    assert f"prediction: {dataset.class_names[best]} with probability" in printed
