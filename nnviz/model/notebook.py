@@ -102,7 +102,7 @@ def course_notebook(
     layers = " → ".join(layer.label() for layer in spec.layers)
     md, code = nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell
     cells = [
-        md(_introduction(spec, dataset_key, fit, layers, weights_file)),
+        md(_introduction(dataset_key, fit, layers, weights_file)),
         code(
             "import numpy as np\nimport keras\nfrom keras import layers\n\n"
             "np.set_printoptions(precision=6, suppress=True, linewidth=100)"
@@ -151,8 +151,8 @@ def course_notebook(
     return notebook
 
 
-def _introduction(spec: ModelSpec, dataset_key: str, fit: FitSettings, layers: str, weights_file) -> str:
-    title = DATASET_TITLES["csv" if dataset_key == "csv" else dataset_key]
+def _introduction(dataset_key: str, fit: FitSettings, layers: str, weights_file: str | None) -> str:
+    title = DATASET_TITLES[dataset_key]
     text = (
         f"# {title}: {layers}\n\n"
         "Exported from nnviz. This notebook loads the data as the app did, builds the same network with "
